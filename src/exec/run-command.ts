@@ -1,0 +1,138 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { execa, type ResultPromise } from 'execa';
+import { ToolError } from '../errors.ts';
+import { type Command, formatCommand, formatPipeline } from './command.ts';
+
+/** partclone, debugfs, mkfs.* and sfdisk live in sbin directories that an ordinary user's PATH lacks. */
+const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+export function toolSearchPath(basePath = process.env.PATH ?? ''): string {
+  const dirs = basePath.split(':').filter(Boolean);
+  return [...dirs, ...SBIN_DIRS.filter((dir) => !dirs.includes(dir))].join(':');
+}
+
+export interface RunOptions {
+  /** Bytes or text written to stdin; stdin is closed otherwise (tools that prompt must never hang). */
+  readonly input?: string | Uint8Array;
+  readonly inputFile?: string;
+  readonly outputFile?: string;
+  /** Exit codes that count as success besides 0 (e.g. a tool's "differences found"). */
+  readonly okExitCodes?: readonly number[];
+  readonly signal?: AbortSignal;
+}
+
+export interface RunResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+const TAIL_LINES = 20;
+
+function tail(text: string): string {
+  return text.trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
+}
+
+function environment(cmd: Command): Record<string, string> {
+  return { ...cmd.env, PATH: toolSearchPath(cmd.env?.PATH) };
+}
+
+/** Runs one command to completion and returns its output; a failure becomes a ToolError. */
+export async function runCommand(cmd: Command, options: RunOptions = {}): Promise<RunResult> {
+  const result = await execa(cmd.program, cmd.args, {
+    env: environment(cmd),
+    cwd: cmd.cwd,
+    reject: false,
+    stripFinalNewline: false,
+    encoding: 'utf8',
+    ...stdinOption(options),
+    stdout: options.outputFile ? { file: options.outputFile } : 'pipe',
+    cancelSignal: options.signal,
+  });
+  const exitCode = result.exitCode ?? -1;
+  const ok = !result.failed || (result.exitCode !== undefined && (options.okExitCodes ?? []).includes(exitCode));
+  if (!ok) throw toolError(formatCommand(cmd), result);
+  return { stdout: result.stdout ?? '', stderr: result.stderr ?? '', exitCode };
+}
+
+function stdinOption(options: RunOptions): { input?: string | Uint8Array; stdin?: { file: string } | 'ignore' } {
+  if (options.input !== undefined) return { input: options.input };
+  if (options.inputFile) return { stdin: { file: options.inputFile } };
+  return { stdin: 'ignore' };
+}
+
+interface FailedLike {
+  readonly exitCode?: number;
+  readonly signal?: string;
+  readonly stdout?: unknown;
+  readonly stderr?: unknown;
+  readonly originalMessage?: string;
+  readonly code?: string;
+}
+
+function toolError(rendered: string, result: FailedLike): ToolError {
+  const status = result.signal
+    ? `killed by ${result.signal}`
+    : result.code === 'ENOENT'
+      ? 'not found'
+      : `exit ${result.exitCode ?? '?'}`;
+  const output = [result.stderr, result.stdout].filter((s): s is string => typeof s === 'string').join('\n');
+  const program = rendered.split(' ')[0] ?? rendered;
+  return new ToolError(`${program} failed (${status})`, rendered, status, tail(output || (result.originalMessage ?? '')));
+}
+
+/**
+ * Runs `a | b | c`, streaming from inputFile (or a readable) to outputFile (or a writable).
+ * Every stage must succeed: a failure anywhere names the stage that failed.
+ */
+export async function runPipeline(
+  commands: readonly Command[],
+  io: { readonly from?: string | Readable; readonly to?: string | Writable; readonly signal?: AbortSignal } = {},
+): Promise<void> {
+  if (commands.length === 0) throw new Error('empty pipeline');
+  const processes: ResultPromise[] = commands.map((cmd) =>
+    execa(cmd.program, cmd.args, {
+      env: environment(cmd),
+      cwd: cmd.cwd,
+      reject: false,
+      buffer: { stdout: false, stderr: true },
+      stdin: 'pipe',
+      stdout: 'pipe',
+      cancelSignal: io.signal,
+    }),
+  );
+  const source = typeof io.from === 'string' ? createReadStream(io.from) : io.from;
+  const first = processes[0];
+  const last = processes.at(-1);
+  if (!first || !last) throw new Error('empty pipeline');
+  if (source) source.pipe(first.stdin!);
+  else first.stdin!.end();
+  for (let i = 0; i + 1 < processes.length; i++) processes[i]!.stdout!.pipe(processes[i + 1]!.stdin!);
+  const sink = typeof io.to === 'string' ? createWriteStream(io.to) : io.to;
+  const sinkDone = sink ? pipeToSink(last.stdout!, sink) : drain(last.stdout!);
+  const results = await Promise.all(processes);
+  await sinkDone;
+  results.forEach((result, index) => {
+    if (result.failed && !(result.isTerminated === false && result.exitCode === 0)) {
+      throw toolError(formatPipeline(commands) + `  (stage ${index + 1}: ${formatCommand(commands[index]!)})`, result);
+    }
+  });
+}
+
+function pipeToSink(from: Readable, to: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    from.pipe(to);
+    to.on('finish', resolve);
+    to.on('close', resolve);
+    to.on('error', reject);
+  });
+}
+
+function drain(from: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    from.resume();
+    from.on('end', resolve);
+    from.on('close', resolve);
+  });
+}
