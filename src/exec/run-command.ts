@@ -56,6 +56,21 @@ export async function runCommand(cmd: Command, options: RunOptions = {}): Promis
   return { stdout: result.stdout ?? '', stderr: result.stderr ?? '', exitCode };
 }
 
+/** Like runCommand, for tools whose stdout is binary (file contents). */
+export async function runCommandForBytes(cmd: Command): Promise<Buffer> {
+  const result = await execa(cmd.program, cmd.args, {
+    env: environment(cmd),
+    cwd: cmd.cwd,
+    reject: false,
+    stdin: 'ignore',
+    encoding: 'buffer',
+  });
+  if (result.failed) {
+    throw toolError(formatCommand(cmd), { ...result, stdout: '', stderr: Buffer.from(result.stderr).toString('utf8') });
+  }
+  return Buffer.from(result.stdout);
+}
+
 function stdinOption(options: RunOptions): { input?: string | Uint8Array; stdin?: { file: string } | 'ignore' } {
   if (options.input !== undefined) return { input: options.input };
   if (options.inputFile) return { stdin: { file: options.inputFile } };
@@ -135,4 +150,33 @@ function drain(from: Readable): Promise<void> {
     from.on('end', resolve);
     from.on('close', resolve);
   });
+}
+
+export interface StreamingProcess {
+  readonly stdin: Writable | undefined;
+  readonly stdout: Readable;
+  /** Settles when the process exits: rejects with a ToolError unless it exited 0. */
+  readonly done: Promise<void>;
+  kill(): void;
+}
+
+/** Starts a process whose stdout the caller consumes as a stream (stderr is kept for the error). */
+export function spawnStreaming(cmd: Command, options: { readonly stdin: 'pipe' | 'ignore' }): StreamingProcess {
+  const child = execa(cmd.program, cmd.args, {
+    env: environment(cmd),
+    cwd: cmd.cwd,
+    reject: false,
+    buffer: { stdout: false, stderr: true },
+    stdin: options.stdin,
+    stdout: 'pipe',
+  });
+  const done = child.then((result) => {
+    if (result.failed) throw toolError(formatCommand(cmd), result);
+  });
+  return {
+    stdin: child.stdin ?? undefined,
+    stdout: child.stdout!,
+    done,
+    kill: () => child.kill(),
+  };
 }

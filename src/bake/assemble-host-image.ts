@@ -1,0 +1,83 @@
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { PartitionImage } from '../clonezilla/read-image.ts';
+import type { CleanImageFacts, HostPlan } from './bake-types.ts';
+import type { BuiltPartition } from './build-partitions.ts';
+import { type Manifest, type ManifestFile, MANIFEST_FILE, renderManifest } from './manifest.ts';
+import { linkOrCopy, stagingDirectory, swapIntoPlace } from './output-directory.ts';
+import { stat } from 'node:fs/promises';
+
+export interface HostPartitions {
+  readonly boot: BuiltPartition;
+  /** undefined: the recipe leaves the root filesystem as it is in the clean image. */
+  readonly root: BuiltPartition | undefined;
+}
+
+/**
+ * Lays out a complete Clonezilla image directory for the host beside the output, then swaps it in.
+ * Metadata files are copied unchanged (same disk identifier and table); partition images the plan
+ * does not change are hard links to the clean image's files.
+ */
+export async function assembleHostImage(
+  outDir: string,
+  plan: HostPlan,
+  facts: CleanImageFacts,
+  partitions: HostPartitions,
+): Promise<Manifest> {
+  const staging = stagingDirectory(outDir, plan.host);
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  try {
+    const files: Record<string, ManifestFile> = {};
+    const partitionRecords: Record<string, { action: 'rebaked' | 'reused'; files: string[] }> = {};
+    const partitionFiles = new Set(facts.image.partitions.flatMap((p) => p.files));
+    for (const name of facts.image.files) {
+      if (partitionFiles.has(name) || name === MANIFEST_FILE) continue;
+      await copyFile(path.join(facts.image.dir, name), path.join(staging, name));
+      files[name] = await cleanFileRecord(facts, name);
+    }
+    for (const partition of facts.image.partitions) {
+      const built = builtFor(partition, facts, partitions);
+      if (built) {
+        const name = path.basename(built.file);
+        await linkOrCopy(built.file, path.join(staging, name));
+        files[name] = { sha256: built.sha256, size: built.size };
+        partitionRecords[partition.device] = { action: 'rebaked', files: [name] };
+      } else {
+        for (const name of partition.files) {
+          await linkOrCopy(path.join(facts.image.dir, name), path.join(staging, name));
+          files[name] = await cleanFileRecord(facts, name);
+        }
+        partitionRecords[partition.device] = { action: 'reused', files: [...partition.files] };
+      }
+    }
+    const manifest: Manifest = {
+      schema: 1,
+      host: plan.host,
+      recipe: plan.recipe,
+      version: plan.imageVersion,
+      inputKey: plan.inputKey,
+      inputs: plan.inputs,
+      partitions: partitionRecords,
+      files,
+    };
+    await writeFile(path.join(staging, MANIFEST_FILE), renderManifest(manifest));
+    await swapIntoPlace(outDir, plan.host, staging);
+    return manifest;
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function builtFor(partition: PartitionImage, facts: CleanImageFacts, partitions: HostPartitions): BuiltPartition | undefined {
+  if (partition.device === facts.boot.device) return partitions.boot;
+  if (partition.device === facts.root.device) return partitions.root;
+  return undefined;
+}
+
+async function cleanFileRecord(facts: CleanImageFacts, name: string): Promise<ManifestFile> {
+  const sha256 = facts.fileDigests.get(name);
+  if (!sha256) throw new Error(`no digest for ${name}`);
+  return { sha256, size: (await stat(path.join(facts.image.dir, name))).size };
+}

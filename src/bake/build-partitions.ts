@@ -1,0 +1,67 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { PartitionImage } from '../clonezilla/read-image.ts';
+import { partitionImageBaseName } from '../clonezilla/partition-image-name.ts';
+import { runCommand } from '../exec/run-command.ts';
+import { command } from '../exec/command.ts';
+import { cloneAndPack } from '../pack/clone-and-pack.ts';
+import type { MemberStore } from '../pack/member-store.ts';
+import { applyBootEdits } from './apply-boot-edits.ts';
+import { applyRootEdits } from './apply-root-edits.ts';
+import type { CleanImageFacts, FileEdit, RootVariant } from './bake-types.ts';
+import type { Workspace } from './workspace.ts';
+
+export interface BuiltPartition {
+  readonly file: string;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+export interface BuildContext {
+  readonly facts: CleanImageFacts;
+  readonly workspace: Workspace;
+  readonly store: MemberStore;
+  readonly pinnedTime: number;
+  readonly onBytes?: (raw: number) => void;
+}
+
+/** A sparse copy: a FAT or ext4 image is mostly holes. */
+async function copySparse(source: string, target: string): Promise<void> {
+  await runCommand(command('cp', ['--sparse=always', source, target]));
+}
+
+export async function buildBootPartition(context: BuildContext, host: string, edits: readonly FileEdit[]): Promise<BuiltPartition> {
+  const { facts, workspace } = context;
+  const partition = facts.boot;
+  const clean = await workspace.restoredPartition(facts.image.dir, partition);
+  const edited = workspace.path(`${host}-boot.img`);
+  await copySparse(clean, edited);
+  await applyBootEdits(edited, edits, workspace.path(`${host}-boot-files`), context.pinnedTime);
+  return clonePartition(context, edited, path.join(workspace.dir, `${host}-out`), partition);
+}
+
+export async function buildRootVariant(context: BuildContext, variant: RootVariant): Promise<BuiltPartition> {
+  const { facts, workspace } = context;
+  const partition = facts.root;
+  const clean = await workspace.restoredPartition(facts.image.dir, partition);
+  const id = variant.key.slice(0, 16);
+  const edited = workspace.path(`root-${id}.img`);
+  await copySparse(clean, edited);
+  await applyRootEdits(edited, variant, workspace.path(`root-${id}-files`), context.pinnedTime);
+  return clonePartition(context, edited, path.join(workspace.dir, `root-${id}-out`), partition);
+}
+
+async function clonePartition(context: BuildContext, source: string, outDir: string, partition: PartitionImage): Promise<BuiltPartition> {
+  await mkdir(outDir, { recursive: true });
+  const file = path.join(outDir, partitionImageBaseName(partition.device, partition.fs, partition.codec));
+  const packed = await cloneAndPack({
+    fs: partition.fs,
+    sourceFile: source,
+    output: file,
+    codec: partition.codec,
+    store: context.store,
+    workDir: outDir,
+    onBytes: context.onBytes,
+  });
+  return { file, sha256: packed.fileSha256, size: packed.fileBytes };
+}

@@ -1,0 +1,47 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ManifestInputs } from './bake-types.ts';
+
+export const MANIFEST_FILE = 'pi-lab-manifest.json';
+
+export interface ManifestFile {
+  readonly sha256: string;
+  readonly size: number;
+}
+
+export interface Manifest {
+  readonly schema: 1;
+  readonly host: string;
+  readonly recipe: string;
+  readonly version: string;
+  readonly inputKey: string;
+  readonly inputs: ManifestInputs;
+  readonly partitions: Readonly<Record<string, { readonly action: 'rebaked' | 'reused'; readonly files: readonly string[] }>>;
+  /** Every other file of the image directory. */
+  readonly files: Readonly<Record<string, ManifestFile>>;
+}
+
+/** Stable key order and no timestamps: the same bake writes the same bytes. */
+export function renderManifest(manifest: Manifest): string {
+  const files = Object.fromEntries(Object.entries(manifest.files).sort(([a], [b]) => a.localeCompare(b)));
+  return `${JSON.stringify({ ...manifest, files }, null, 2)}\n`;
+}
+
+export async function readManifest(imageDir: string): Promise<Manifest | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(imageDir, MANIFEST_FILE), 'utf8')) as Manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cheap check for "unchanged": same inputs and every file present with its size (no re-hashing). */
+export async function isCurrent(imageDir: string, inputKey: string): Promise<boolean> {
+  const manifest = await readManifest(imageDir);
+  if (manifest?.inputKey !== inputKey) return false;
+  for (const [name, file] of Object.entries(manifest.files)) {
+    const info = await stat(path.join(imageDir, name)).catch(() => undefined);
+    if (info?.size !== file.size) return false;
+  }
+  return true;
+}

@@ -1,0 +1,99 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { UserError } from '../errors.ts';
+import { runPipeline } from '../exec/run-command.ts';
+import type { PartitionImage } from '../clonezilla/read-image.ts';
+import { decompressCommand } from '../tools/compression.ts';
+import { isReadableHere, parsePartcloneHeader, restoreToFileCommand } from '../tools/partclone.ts';
+import { spawnStreaming } from '../exec/run-command.ts';
+
+/**
+ * Scratch space for one bake, inside the output directory so that finished partition images can
+ * be hard-linked into place. Removed in `finally`, also after Ctrl-C.
+ */
+export class Workspace {
+  private readonly restored = new Map<string, Promise<string>>();
+
+  private constructor(readonly dir: string) {}
+
+  static async create(outDir: string): Promise<Workspace> {
+    await mkdir(outDir, { recursive: true });
+    return new Workspace(await mkdtemp(path.join(outDir, `.bake-work-${process.pid}-`)));
+  }
+
+  path(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  /** The partition restored to a sparse file, once per bake however many hosts need it. */
+  restoredPartition(imageDir: string, partition: PartitionImage): Promise<string> {
+    let pending = this.restored.get(partition.device);
+    if (!pending) {
+      pending = this.restore(imageDir, partition);
+      this.restored.set(partition.device, pending);
+    }
+    return pending;
+  }
+
+  private async restore(imageDir: string, partition: PartitionImage): Promise<string> {
+    const output = this.path(`clean-${partition.device}.${partition.fs}.img`);
+    await assertPartcloneReadable(imageDir, partition);
+    await runPipeline(
+      [decompressCommand(partition.codec), restoreToFileCommand(partition.fs, output, this.path(`restore-${partition.device}.log`))],
+      { from: concatenatedPieces(imageDir, partition) },
+    );
+    return output;
+  }
+
+  async dispose(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Clonezilla splits one compressed stream into `.aa`, `.ab`… pieces: read them back to back. */
+export function concatenatedPieces(imageDir: string, partition: PartitionImage): PassThrough {
+  const output = new PassThrough({ highWaterMark: 4 << 20 });
+  void (async () => {
+    try {
+      for (const file of partition.files) {
+        for await (const data of createReadStream(path.join(imageDir, file), { highWaterMark: 4 << 20 })) {
+          if (!output.write(data)) await new Promise((resolve) => output.once('drain', resolve));
+        }
+      }
+      output.end();
+    } catch (error) {
+      output.destroy(error as Error);
+    }
+  })();
+  return output;
+}
+
+/** Reads the image header first: a clear message beats partclone failing halfway. */
+async function assertPartcloneReadable(imageDir: string, partition: PartitionImage): Promise<void> {
+  const decompress = spawnStreaming(decompressCommand(partition.codec), { stdin: 'pipe' });
+  const source = concatenatedPieces(imageDir, partition);
+  decompress.stdin?.on('error', () => undefined);
+  source.pipe(decompress.stdin!);
+  let head = Buffer.alloc(0);
+  for await (const data of decompress.stdout as AsyncIterable<Buffer>) {
+    head = Buffer.concat([head, data]);
+    if (head.length >= 110) break;
+  }
+  decompress.kill();
+  source.destroy();
+  await decompress.done.catch(() => undefined);
+  const label = `${path.join(imageDir, partition.files[0] ?? partition.device)}`;
+  const header = parsePartcloneHeader(head);
+  if (!header) {
+    throw new UserError(`${label} is not a partclone image (or is corrupted): it does not start with the partclone header.`, [
+      'Save the clean image again with ocs-sr.',
+    ]);
+  }
+  if (!isReadableHere(header)) {
+    throw new UserError(`${label} uses partclone image version ${header.version} with checksum mode 0x${header.checksumMode.toString(16)}, which this partclone cannot read.`, [
+      'Newer Clonezilla releases can save XXH128-checksummed images; save the clean image with Clonezilla from Debian 12 (partclone 0.3.23) or with -a 1 (CRC32).',
+    ]);
+  }
+}

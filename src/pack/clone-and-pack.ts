@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { Codec } from '../clonezilla/partition-image-name.ts';
+import { spawnStreaming } from '../exec/run-command.ts';
+import { checkImageCommand, cloneToStdoutCommand } from '../tools/partclone.ts';
+import { zstdCompressCommand } from '../tools/compression.ts';
+import type { MemberStore } from './member-store.ts';
+import { type PackResult, packGzipStream } from './pack-stream.ts';
+
+export interface CloneRequest {
+  readonly fs: string;
+  readonly sourceFile: string;
+  readonly output: string;
+  readonly codec: Codec;
+  readonly store: MemberStore;
+  readonly workDir: string;
+  readonly onBytes?: (raw: number) => void;
+}
+
+/**
+ * partclone clones the edited filesystem; its stream goes at once to partclone.chkimg and to the
+ * compressor, so the image is verified by the real checker without being decompressed again.
+ */
+export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
+  const label = path.basename(request.output);
+  const clone = spawnStreaming(cloneToStdoutCommand(request.fs, request.sourceFile, path.join(request.workDir, `${label}.clone.log`)), {
+    stdin: 'ignore',
+  });
+  const check = spawnStreaming(checkImageCommand(path.join(request.workDir, `${label}.chkimg.log`)), { stdin: 'pipe' });
+  check.stdout.resume();
+  const checkInput = check.stdin!;
+  checkInput.on('error', () => undefined);
+  clone.stdout.pipe(checkInput);
+  try {
+    const [packed] = await Promise.all([
+      request.codec === 'gz'
+        ? packGzipStream(clone.stdout, request.output, request.store, request.onBytes)
+        : packZstdStream(clone.stdout, request.output, request.onBytes),
+      clone.done,
+      check.done,
+    ]);
+    return packed;
+  } catch (error) {
+    clone.kill();
+    check.kill();
+    throw error;
+  }
+}
+
+async function packZstdStream(source: Readable, output: string, onBytes?: (raw: number) => void): Promise<PackResult> {
+  const zstd = spawnStreaming(zstdCompressCommand(), { stdin: 'pipe' });
+  const rawHash = createHash('sha256');
+  let rawBytes = 0;
+  source.on('data', (data: Buffer) => {
+    rawHash.update(data);
+    rawBytes += data.length;
+    onBytes?.(rawBytes);
+  });
+  source.pipe(zstd.stdin as Writable);
+  const file = await open(output, 'wx', 0o600);
+  const fileHash = createHash('sha256');
+  let fileBytes = 0;
+  try {
+    for await (const data of zstd.stdout as AsyncIterable<Buffer>) {
+      fileHash.update(data);
+      await file.write(data, 0, data.length, fileBytes);
+      fileBytes += data.length;
+    }
+    await zstd.done;
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  return { rawBytes, rawSha256: rawHash.digest('hex'), fileBytes, fileSha256: fileHash.digest('hex'), chunks: 1, newChunks: 1 };
+}

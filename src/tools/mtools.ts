@@ -1,0 +1,42 @@
+import { utimes } from 'node:fs/promises';
+import { command } from '../exec/command.ts';
+import { runCommand, runCommandForBytes } from '../exec/run-command.ts';
+
+/** mtools reads and writes FAT images without mounting (the kernel here has no vfat anyway). */
+
+const MTOOLS_ENV = { MTOOLS_SKIP_CHECK: '1', MTOOLS_NO_VFAT: '0', TZ: 'UTC' } as const;
+
+function fatPath(target: string): string {
+  return `::${target.startsWith('/') ? target : `/${target}`}`;
+}
+
+export async function readFatFile(image: string, target: string): Promise<Buffer> {
+  return runCommandForBytes(command('mcopy', ['-n', '-i', image, fatPath(target), '-'], { env: MTOOLS_ENV }));
+}
+
+/** Names of the regular files and directories directly under `dir` (mdir -b lists full paths, one per line). */
+export async function listFatDirectory(image: string, dir = '/'): Promise<string[]> {
+  const result = await runCommand(command('mdir', ['-b', '-i', image, fatPath(dir)], { env: MTOOLS_ENV }), {
+    okExitCodes: [1],
+  });
+  if (result.exitCode !== 0) return [];
+  return result.stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => line.replace(/^::/, '').replace(/\/$/, ''))
+    .map((line) => line.split('/').pop() ?? line);
+}
+
+/**
+ * Writes a local file into the FAT image, replacing what is there. The FAT entry takes the local
+ * file's mtime (`-m`), so the caller's pinned time makes the result reproducible.
+ */
+export async function writeFatFile(image: string, localFile: string, target: string, pinnedTime: number): Promise<void> {
+  await utimes(localFile, pinnedTime, pinnedTime);
+  await runCommand(command('mcopy', ['-o', '-m', '-i', image, localFile, fatPath(target)], { env: MTOOLS_ENV }));
+}
+
+export async function makeFatDirectory(image: string, target: string): Promise<void> {
+  await runCommand(command('mmd', ['-D', 's', '-i', image, fatPath(target)], { env: MTOOLS_ENV }));
+}
