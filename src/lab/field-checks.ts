@@ -1,0 +1,131 @@
+import { broadcastAddress, formatIpv4, networkAddress, parseCidr, parseIpv4 } from './ipv4.ts';
+
+/** What is wrong with one value and how to fix it; the value and its path are added by the caller. */
+export interface ValueProblem {
+  readonly message: string;
+  readonly fix: string;
+}
+
+/** A named check of a single value, run by the schema so that all such problems are reported together. */
+export type ValueCheck = (value: string) => ValueProblem | undefined;
+
+const HOSTNAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function checkHostname(value: string): ValueProblem | undefined {
+  if (HOSTNAME.test(value)) return undefined;
+  const message = 'is not a valid hostname (an RFC 1123 label)';
+  const lower = value.toLowerCase();
+  if (lower !== value && HOSTNAME.test(lower)) {
+    return { message: `${message}: hostnames are lowercase`, fix: `write "${lower}"` };
+  }
+  if (value.length > 63) return { message: `${message}: longer than 63 characters`, fix: 'shorten it' };
+  const suggestion = toKebab(value);
+  return {
+    message: `${message}: 1-63 characters a-z, 0-9 and "-", not starting or ending with "-"`,
+    fix: suggestion && HOSTNAME.test(suggestion) ? `write e.g. "${suggestion}"` : 'write e.g. "pi4"',
+  };
+}
+
+const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+const DASHED_MAC = /^[0-9a-f]{2}(?:-[0-9a-f]{2}){5}$/i;
+
+export function checkMac(value: string): ValueProblem | undefined {
+  if (MAC.test(value)) return undefined;
+  if (DASHED_MAC.test(value)) {
+    return {
+      message: 'separates the MAC address bytes with "-"',
+      fix: `use ":" instead: "${value.replaceAll('-', ':')}"`,
+    };
+  }
+  return {
+    message: 'is not a MAC address',
+    fix: 'write six hex pairs separated by ":", e.g. "d8:3a:dd:f7:78:e0" (`ip link` shows it)',
+  };
+}
+
+export function checkIpv4(value: string): ValueProblem | undefined {
+  if (parseIpv4(value) !== undefined) return undefined;
+  return {
+    message: 'is not an IPv4 address',
+    fix: 'write four numbers 0-255 separated by dots, without leading zeros, e.g. "192.168.87.2"',
+  };
+}
+
+export function checkCidr(value: string): ValueProblem | undefined {
+  const cidr = parseCidr(value);
+  if (!cidr) {
+    return {
+      message: 'is not a subnet in CIDR notation',
+      fix: 'write address/prefix, e.g. "192.168.87.0/24"',
+    };
+  }
+  const network = networkAddress(cidr);
+  if (network !== cidr.address) {
+    return {
+      message: 'has host bits set in its address',
+      fix: `write the subnet's own address: "${formatIpv4(network)}/${cidr.prefix}"`,
+    };
+  }
+  if (broadcastAddress(cidr) - network < 3) {
+    return {
+      message: 'is too small for a router and hosts',
+      fix: 'use a prefix of /29 or shorter, e.g. /24',
+    };
+  }
+  return undefined;
+}
+
+const LEASE_TIME = /^(?:\d+[smhdw]?|infinite)$/;
+
+export function checkLeaseTime(value: string): ValueProblem | undefined {
+  if (LEASE_TIME.test(value)) return undefined;
+  return {
+    message: 'is not a dnsmasq lease time',
+    fix: 'write a number with an optional unit s, m, h, d or w (e.g. "24h"), or "infinite"',
+  };
+}
+
+export function checkInterfaceName(value: string): ValueProblem | undefined {
+  const valid =
+    value.length > 0 && value.length <= 15 && value !== '.' && value !== '..' && !/[/:\s]/.test(value);
+  if (valid) return undefined;
+  return {
+    message: 'is not a Linux interface name (1-15 characters, no "/", ":" or spaces)',
+    fix: 'use the name `ip link` shows on the router, e.g. "eth0" or "wlan0"',
+  };
+}
+
+const KEBAB = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** Recipe and overlay names: they become file and directory names. */
+export function checkKebabName(value: string): ValueProblem | undefined {
+  if (KEBAB.test(value)) return undefined;
+  const suggestion = toKebab(value);
+  return {
+    message: 'is not a kebab-case name (lowercase words joined by "-")',
+    fix: suggestion ? `write e.g. "${suggestion}"` : 'write e.g. "build-node"',
+  };
+}
+
+export function checkNotEmpty(value: string): ValueProblem | undefined {
+  return value.trim() ? undefined : { message: 'is empty', fix: 'write a value' };
+}
+
+function toKebab(value: string): string {
+  return value
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** Every value check, by name, for tests and documentation. */
+export const valueChecks: readonly ValueCheck[] = [
+  checkHostname,
+  checkMac,
+  checkIpv4,
+  checkCidr,
+  checkLeaseTime,
+  checkInterfaceName,
+  checkKebabName,
+  checkNotEmpty,
+];

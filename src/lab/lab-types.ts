@@ -1,0 +1,38 @@
+/** A lab file, validated and resolved: nothing downstream sees raw YAML. */
+export interface Lab {
+  /** Absolute path of the lab file. */
+  readonly file: string;
+  readonly network: LabNetwork;
+  readonly image: {
+    /** The clean Clonezilla image directory, absolute. */
+    readonly clean: string;
+    /** The hostname Raspberry Pi Imager was given. */
+    readonly placeholder: string;
+  };
+  readonly hosts: readonly LabHost[];
+}
+
+export interface LabNetwork {
+  readonly subnet: {
+    readonly cidr: string;
+    readonly address: string;
+    readonly prefix: number;
+    readonly netmask: string;
+  };
+  readonly router: string;
+  readonly dhcp: { readonly start: string; readonly end: string; readonly lease: string };
+  /** The router's lab-side interface. */
+  readonly lan: string;
+  /** The router's home-network interface, where NAT goes out. */
+  readonly uplink: string;
+}
+
+export interface LabHost {
+  readonly name: string;
+  readonly recipe?: string;
+  /** Lowercased. */
+  readonly mac?: string;
+  readonly ip?: string;
+  /** Position in the lab file's `hosts` list. */
+  readonly index: number;
+}
