@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { closestName } from './closest-name.ts';
 import { formatPath, type Problem } from './problem.ts';
 
-/** Fields checks attach `params.fix` to their issues; everything else gets a message written here. */
+/** Value checks attach `params.fix` to their issues; everything else gets a message written here. */
 export function problemsFromZod(error: z.ZodError, schema: z.ZodType): Problem[] {
   return error.issues.flatMap((issue) => problemsFromIssue(issue, schema));
 }
@@ -26,6 +26,12 @@ function problemsFromIssue(issue: z.core.$ZodIssue, schema: z.ZodType): Problem[
         { path, message: issue.message, value: issue.input, ...(typeof fix === 'string' ? { fix } : {}) },
       ];
     }
+    case 'invalid_union':
+      return [{ path, message: 'has the wrong type', value: issue.input }];
+    case 'too_small':
+      return [{ path, message: `must be at least ${String(issue.minimum)}`, value: issue.input }];
+    case 'too_big':
+      return [{ path, message: `must be at most ${String(issue.maximum)}`, value: issue.input }];
     default:
       return [{ path, message: issue.message, value: issue.input }];
   }
@@ -53,6 +59,7 @@ function typeProblem(path: string, issue: z.core.$ZodIssueInvalidType): Problem 
 function describeType(expected: string): string {
   switch (expected) {
     case 'object':
+    case 'record':
       return 'a mapping (key: value lines)';
     case 'array':
       return 'a list';

@@ -41,7 +41,7 @@ export async function loadOverlay(name: string, options: OverlayOptions): Promis
     tree.files.map(async (file) => ({ file, bytes: await readFile(file.source) })),
   );
   const entries = files
-    .flatMap(({ file, bytes }) => toEntry(file, bytes, `${shown}/${file.target}`, problems))
+    .map(({ file, bytes }) => toEntry(file, bytes, `${shown}/${file.target}`, problems))
     .sort(byTargetAndPath);
   problems.push(...findClashes(entries, `${shown}/rootfs`));
   const attributed = applyAttributes(entries, attributes, `${shown}/${ATTRIBUTES_FILE}`, problems);
@@ -78,7 +78,7 @@ function parseAttributes(bytes: Buffer | undefined, shown: string, problems: Pro
   return empty;
 }
 
-function toEntry(file: OverlayFile, bytes: Buffer, shownTarget: string, problems: Problem[]): OverlayEntry[] {
+function toEntry(file: OverlayFile, bytes: Buffer, shownTarget: string, problems: Problem[]): OverlayEntry {
   const shown = `${shownTarget}${file.sourcePath}`;
   const template = file.sourcePath.endsWith(TEMPLATE_SUFFIX);
   const targetPath = template ? file.sourcePath.slice(0, -TEMPLATE_SUFFIX.length) : file.sourcePath;
@@ -89,17 +89,15 @@ function toEntry(file: OverlayFile, bytes: Buffer, shownTarget: string, problems
     text = decodeTemplate(bytes, shown, problems);
     if (text !== undefined) checkTemplateSyntax(text, shown, problems);
   }
-  return [
-    {
-      target: file.target,
-      path: targetPath,
-      source: file.source,
-      template,
-      text,
-      bytes,
-      ...DEFAULT_ATTRIBUTES,
-    },
-  ];
+  return {
+    target: file.target,
+    path: targetPath,
+    source: file.source,
+    template,
+    text,
+    bytes,
+    ...DEFAULT_ATTRIBUTES,
+  };
 }
 
 function checkTargetPath(target: string, targetPath: string): { message: string; fix: string } | undefined {
