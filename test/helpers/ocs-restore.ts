@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { command } from '../../src/exec/command.ts';
+import { runCommand } from '../../src/exec/run-command.ts';
+import {
+  type Ext4FileStat,
+  partitionOffset,
+  readDiskTable,
+  readExt4Text,
+  readFatText,
+  statExt4,
+} from './disk-readers.ts';
+import { attachLoop } from './loop-device.ts';
+import { runOcsSr } from './run-ocs-sr.ts';
+import { makeTempDir } from './temp-dir.ts';
+
+export const needsRoot = true;
+
+export interface RestoreRequest {
+  readonly imageRoot: string;
+  readonly imageName: string;
+  /**
+   * Created (or replaced) here; removed by cleanup(). Put it in a makeTempDir() dir: a loop device
+   * leaked by a crashed worker is then reaped by the next attach.
+   */
+  readonly diskFile: string;
+  /** Default: the size the image records (`Disk /dev/X: Ns` in X-pt.parted). */
+  readonly diskSizeBytes?: number;
+}
+
+export interface RestoredDisk {
+  readonly diskFile: string;
+  /** ocs-sr's output, for assertions on what it did. */
+  readonly log: string;
+  readBootFile(file: string): Promise<string>;
+  readRootFile(file: string): Promise<string>;
+  statRootFile(file: string): Promise<Ext4FileStat>;
+  /** `sfdisk -d` of the restored disk */
+  sfdiskDump(): Promise<string>;
+  /** 8 lower-case hex digits, without 0x */
+  diskIdentifier(): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+const RESTORED = /Partclone successfully restored the image/g;
+
+/**
+ * Restores a Clonezilla image with the real `ocs-sr restoredisk` onto a loop device backed by
+ * `diskFile` (45-90 s, mostly waits inside ocs-sr), then detaches it; reads go to the file.
+ */
+export async function restoreImageToDisk(request: RestoreRequest): Promise<RestoredDisk> {
+  const sourceDir = path.join(request.imageRoot, request.imageName);
+  const device = (await readFile(path.join(sourceDir, 'disk'), 'utf8')).trim();
+  const size = request.diskSizeBytes ?? (await recordedDiskBytes(sourceDir, device));
+  const temp = await makeTempDir();
+  let done = false;
+  try {
+    const { root, name } = await privateImageCopy(sourceDir, request.imageName, temp.path);
+    await rm(request.diskFile, { force: true });
+    await writeFile(request.diskFile, '');
+    await truncate(request.diskFile, size);
+
+    const loop = await attachLoop(request.diskFile);
+    let log: string;
+    try {
+      const stopSync = loop.startBackgroundSync();
+      try {
+        log = await runOcsSr(
+          ['-or', root, '-k0', '-j2', '-p', 'true', '-batch', '-nogui', '-irhr', '-ius', '-iui'].concat([
+            'restoredisk',
+            name,
+            loop.name,
+          ]),
+          { logFile: path.join(temp.path, 'ocs-sr-restore.log'), timeoutSeconds: 300 },
+        );
+      } finally {
+        await stopSync();
+      }
+    } finally {
+      await loop.detach();
+    }
+    const partitions = (await readFile(path.join(sourceDir, 'parts'), 'utf8')).trim().split(/\s+/).length;
+    const restored = log.match(RESTORED)?.length ?? 0;
+    if (restored !== partitions) {
+      throw new Error(
+        `ocs-sr restored ${restored} of ${partitions} partitions (log: ${temp.path}/ocs-sr-restore.log)`,
+      );
+    }
+    done = true;
+    return restoredDisk(request.diskFile, log, () => temp.remove());
+  } finally {
+    if (!done) await temp.remove();
+  }
+}
+
+async function recordedDiskBytes(imageDir: string, device: string): Promise<number> {
+  const parted = await readFile(path.join(imageDir, `${device}-pt.parted`), 'utf8');
+  const sectors = /^Disk \/dev\/\S+: (\d+)s$/m.exec(parted)?.[1];
+  if (!sectors) throw new Error(`${imageDir}/${device}-pt.parted has no "Disk /dev/${device}: <N>s" line`);
+  return Number(sectors) * 512;
+}
+
+/**
+ * ocs-sr converts an image saved from another disk name in /tmp/<image>-tmp-cnvted, a fixed path:
+ * a unique image name keeps concurrent restores of one image apart. Partition images are linked,
+ * small files copied, so the source is never written.
+ */
+async function privateImageCopy(sourceDir: string, imageName: string, tempDir: string) {
+  const root = path.join(tempDir, 'ocsroot');
+  const name = `${imageName}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const dir = path.join(root, name);
+  await mkdir(dir, { recursive: true });
+  for (const file of await readdir(sourceDir)) {
+    const from = path.join(sourceDir, file);
+    const big = (await stat(from)).size > 1024 * 1024 || file.includes('-ptcl-img.');
+    if (big) await symlink(from, path.join(dir, file));
+    else await copyFile(from, path.join(dir, file));
+  }
+  return { root, name };
+}
+
+function restoredDisk(diskFile: string, log: string, removeTemp: () => Promise<void>): RestoredDisk {
+  return {
+    diskFile,
+    log,
+    readBootFile: async (file) => readFatText(diskFile, await partitionOffset(diskFile, 'boot'), file),
+    readRootFile: async (file) => readExt4Text(diskFile, await partitionOffset(diskFile, 'root'), file),
+    statRootFile: async (file) => statExt4(diskFile, await partitionOffset(diskFile, 'root'), file),
+    sfdiskDump: async () => (await runCommand(command('sfdisk', ['-d', diskFile]))).stdout,
+    diskIdentifier: async () => (await readDiskTable(diskFile)).diskId,
+    cleanup: async () => {
+      await rm(diskFile, { force: true });
+      await removeTemp();
+    },
+  };
+}
