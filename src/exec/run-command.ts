@@ -30,6 +30,19 @@ export interface RunResult {
 
 const TAIL_LINES = 20;
 
+/** Every child still running, so that an interrupt can stop them all before cleaning up. */
+const runningChildren = new Set<{ kill: (signal?: NodeJS.Signals) => boolean }>();
+
+function track<T extends Promise<unknown> & { kill: (signal?: NodeJS.Signals) => boolean }>(child: T): T {
+  runningChildren.add(child);
+  void child.finally(() => runningChildren.delete(child)).catch(() => undefined);
+  return child;
+}
+
+export function terminateAllChildren(): void {
+  for (const child of runningChildren) child.kill('SIGTERM');
+}
+
 function tail(text: string): string {
   return text.trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
 }
@@ -40,16 +53,18 @@ function environment(cmd: Command): Record<string, string> {
 
 /** Runs one command to completion and returns its output; a failure becomes a ToolError. */
 export async function runCommand(cmd: Command, options: RunOptions = {}): Promise<RunResult> {
-  const result = await execa(cmd.program, cmd.args, {
-    env: environment(cmd),
-    cwd: cmd.cwd,
-    reject: false,
-    stripFinalNewline: false,
-    encoding: 'utf8',
-    ...stdinOption(options),
-    stdout: options.outputFile ? { file: options.outputFile } : 'pipe',
-    cancelSignal: options.signal,
-  });
+  const result = await track(
+    execa(cmd.program, cmd.args, {
+      env: environment(cmd),
+      cwd: cmd.cwd,
+      reject: false,
+      stripFinalNewline: false,
+      encoding: 'utf8',
+      ...stdinOption(options),
+      stdout: options.outputFile ? { file: options.outputFile } : 'pipe',
+      cancelSignal: options.signal,
+    }),
+  );
   const exitCode = result.exitCode ?? -1;
   const ok = !result.failed || (result.exitCode !== undefined && (options.okExitCodes ?? []).includes(exitCode));
   if (!ok) throw toolError(formatCommand(cmd), result);
@@ -58,13 +73,16 @@ export async function runCommand(cmd: Command, options: RunOptions = {}): Promis
 
 /** Like runCommand, for tools whose stdout is binary (file contents). */
 export async function runCommandForBytes(cmd: Command): Promise<Buffer> {
-  const result = await execa(cmd.program, cmd.args, {
-    env: environment(cmd),
-    cwd: cmd.cwd,
-    reject: false,
-    stdin: 'ignore',
-    encoding: 'buffer',
-  });
+  const result = await track(
+    execa(cmd.program, cmd.args, {
+      env: environment(cmd),
+      cwd: cmd.cwd,
+      reject: false,
+      stdin: 'ignore',
+      encoding: 'buffer',
+      stripFinalNewline: false,
+    }),
+  );
   if (result.failed) {
     throw toolError(formatCommand(cmd), { ...result, stdout: '', stderr: Buffer.from(result.stderr).toString('utf8') });
   }
@@ -107,7 +125,7 @@ export async function runPipeline(
 ): Promise<void> {
   if (commands.length === 0) throw new Error('empty pipeline');
   const processes: ResultPromise[] = commands.map((cmd) =>
-    execa(cmd.program, cmd.args, {
+    track(execa(cmd.program, cmd.args, {
       env: environment(cmd),
       cwd: cmd.cwd,
       reject: false,
@@ -115,7 +133,7 @@ export async function runPipeline(
       stdin: 'pipe',
       stdout: 'pipe',
       cancelSignal: io.signal,
-    }),
+    })),
   );
   const source = typeof io.from === 'string' ? createReadStream(io.from) : io.from;
   const first = processes[0];
@@ -162,14 +180,16 @@ export interface StreamingProcess {
 
 /** Starts a process whose stdout the caller consumes as a stream (stderr is kept for the error). */
 export function spawnStreaming(cmd: Command, options: { readonly stdin: 'pipe' | 'ignore' }): StreamingProcess {
-  const child = execa(cmd.program, cmd.args, {
-    env: environment(cmd),
-    cwd: cmd.cwd,
-    reject: false,
-    buffer: { stdout: false, stderr: true },
-    stdin: options.stdin,
-    stdout: 'pipe',
-  });
+  const child = track(
+    execa(cmd.program, cmd.args, {
+      env: environment(cmd),
+      cwd: cmd.cwd,
+      reject: false,
+      buffer: { stdout: false, stderr: true },
+      stdin: options.stdin,
+      stdout: 'pipe',
+    }),
+  );
   const done = child.then((result) => {
     if (result.failed) throw toolError(formatCommand(cmd), result);
   });

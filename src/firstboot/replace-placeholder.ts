@@ -4,9 +4,12 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Replaces the placeholder where it stands as a whole hostname (not inside a longer word). */
+/**
+ * Replaces the placeholder where it stands as a whole hostname (not inside a longer word). A shell
+ * escape before it counts as a separator: Imager's firstrun.sh writes `127.0.1.1\tchangeme`.
+ */
 export function replaceHostnamePlaceholder(text: string, placeholder: string, hostname: string): string {
-  const whole = new RegExp(`(?<![A-Za-z0-9-])${escapeRegExp(placeholder)}(?![A-Za-z0-9-])`, 'g');
+  const whole = new RegExp(`(?<=^|[^A-Za-z0-9-]|\\\\[a-z])${escapeRegExp(placeholder)}(?![A-Za-z0-9-])`, 'gm');
   return text.replace(whole, hostname);
 }
 

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { Codec } from '../clonezilla/partition-image-name.ts';
 import { spawnStreaming } from '../exec/run-command.ts';
 import { checkImageCommand, cloneToStdoutCommand } from '../tools/partclone.ts';
 import { zstdCompressCommand } from '../tools/compression.ts';
 import type { MemberStore } from './member-store.ts';
 import { type PackResult, packGzipStream } from './pack-stream.ts';
+import { teeStream } from './tee-stream.ts';
 
 export interface CloneRequest {
   readonly fs: string;
@@ -32,19 +33,24 @@ export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
   check.stdout.resume();
   const checkInput = check.stdin!;
   checkInput.on('error', () => undefined);
-  clone.stdout.pipe(checkInput);
+  const packInput = new PassThrough({ highWaterMark: 4 << 20 });
+  const copy = teeStream(clone.stdout, [
+    { name: 'partclone.chkimg', stream: checkInput, finishedEarly: check.done },
+    { name: 'the compressor', stream: packInput },
+  ]);
+  const packing =
+    request.codec === 'gz'
+      ? packGzipStream(packInput, request.output, request.store, request.onBytes)
+      : packZstdStream(packInput, request.output, request.onBytes);
+  const steps = [packing, clone.done, check.done, copy] as const;
   try {
-    const [packed] = await Promise.all([
-      request.codec === 'gz'
-        ? packGzipStream(clone.stdout, request.output, request.store, request.onBytes)
-        : packZstdStream(clone.stdout, request.output, request.onBytes),
-      clone.done,
-      check.done,
-    ]);
+    const [packed] = await Promise.all(steps);
     return packed;
   } catch (error) {
     clone.kill();
     check.kill();
+    packInput.destroy();
+    await Promise.allSettled(steps);
     throw error;
   }
 }

@@ -1,0 +1,169 @@
+import path from 'node:path';
+import { describeError, UserError } from '../errors.ts';
+import { readClonezillaImage } from '../clonezilla/read-image.ts';
+import type { Lab, LabHost } from '../lab/lab-types.ts';
+import { MemberStore } from '../pack/member-store.ts';
+import { BAKE_TOOLS, readToolVersions, verifyHostTools } from '../tools/host-tools.ts';
+import { assembleHostImage } from './assemble-host-image.ts';
+import { loadBakeCache, saveBakeCache } from './bake-cache.ts';
+import type { BakeReporter, HostOutcome } from './bake-events.ts';
+import type { CleanImageFacts, HostPlan } from './bake-types.ts';
+import { type BuildContext, type BuiltPartition, buildBootPartition, buildRootVariant } from './build-partitions.ts';
+import { describePlan } from './describe-plan.ts';
+import { isCurrent } from './manifest.ts';
+import { acquireOutputLock, recoverInterruptedBakes } from './output-directory.ts';
+import { planHost } from './plan-host.ts';
+import { prepareHostInputs } from './prepare-host-inputs.ts';
+import { readCleanFacts } from './read-clean-facts.ts';
+import { Workspace } from './workspace.ts';
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+
+export interface BakeOptions {
+  readonly lab: Lab;
+  readonly projectDir: string;
+  readonly hosts: readonly string[];
+  readonly cleanDir: string;
+  readonly outDir: string;
+  readonly dryRun: boolean;
+  readonly reporter: BakeReporter;
+  /** FAT and ext4 times in the images; pinned so that the same inputs give the same bytes. */
+  readonly pinnedTime: number;
+}
+
+export interface BakeResult {
+  readonly outcomes: readonly HostOutcome[];
+  readonly ok: boolean;
+}
+
+/** Checks everything that can be checked, plans every host, then bakes those whose inputs changed. */
+export async function runBake(options: BakeOptions): Promise<BakeResult> {
+  await verifyHostTools(BAKE_TOOLS);
+  const hosts = selectHosts(options.lab, options.hosts);
+  const tools = await readToolVersions();
+  const hostInputs = await prepareHostInputs(options.lab, hosts, options.projectDir);
+  const image = await readClonezillaImage(options.cleanDir);
+  const cache = await loadBakeCache(options.outDir);
+
+  let workspace: Workspace | undefined;
+  const openWorkspace = async (): Promise<Workspace> => {
+    if (!workspace) {
+      const base = options.dryRun ? os.tmpdir() : options.outDir;
+      await mkdir(base, { recursive: true });
+      workspace = await Workspace.create(base);
+    }
+    return workspace;
+  };
+  let releaseLock: (() => Promise<void>) | undefined;
+  try {
+    if (!options.dryRun) {
+      await mkdir(options.outDir, { recursive: true });
+      releaseLock = await acquireOutputLock(options.outDir);
+      await recoverInterruptedBakes(options.outDir);
+    }
+    const facts = await readCleanFacts(image, cache, openWorkspace);
+    const plans = hostInputs.map((inputs) => planHost(facts, inputs, tools));
+    if (!options.dryRun) await saveBakeCache(options.outDir, cache);
+    const outcomes: HostOutcome[] = [];
+    const pending: HostPlan[] = [];
+    for (const plan of plans) {
+      if (await isCurrent(path.join(options.outDir, plan.host), plan.inputKey)) {
+        const outcome: HostOutcome = { host: plan.host, status: 'unchanged', version: plan.imageVersion, seconds: 0 };
+        outcomes.push(outcome);
+        options.reporter.finished(outcome);
+      } else {
+        pending.push(plan);
+      }
+    }
+    if (options.dryRun) {
+      for (const plan of pending) {
+        const outcome: HostOutcome = { host: plan.host, status: 'planned', version: plan.imageVersion, seconds: 0, changes: describePlan(plan, facts) };
+        outcomes.push(outcome);
+        options.reporter.finished(outcome);
+      }
+      return { outcomes: sortLike(plans, outcomes), ok: true };
+    }
+    if (pending.length > 0) outcomes.push(...(await bakeHosts(pending, facts, await openWorkspace(), options)));
+    return { outcomes: sortLike(plans, outcomes), ok: outcomes.every((o) => o.status !== 'failed') };
+  } finally {
+    await workspace?.dispose();
+    await releaseLock?.();
+  }
+}
+
+function sortLike(plans: readonly HostPlan[], outcomes: readonly HostOutcome[]): HostOutcome[] {
+  const order = new Map(plans.map((plan, index) => [plan.host, index]));
+  return [...outcomes].sort((a, b) => (order.get(a.host) ?? 0) - (order.get(b.host) ?? 0));
+}
+
+function selectHosts(lab: Lab, names: readonly string[]): LabHost[] {
+  const withRecipe = lab.hosts.filter((host) => host.recipe !== undefined);
+  if (names.length === 0) return withRecipe;
+  const problems: string[] = [];
+  const selected = names.flatMap((name) => {
+    const host = lab.hosts.find((h) => h.name === name);
+    if (!host) problems.push(`${name}: not in ${lab.file} (hosts: ${lab.hosts.map((h) => h.name).join(', ')})`);
+    else if (host.recipe === undefined) problems.push(`${name}: has no recipe in ${lab.file}; it is an address reservation only`);
+    else return [host];
+    return [];
+  });
+  if (problems.length > 0) throw new UserError(`Cannot bake ${names.join(', ')}:`, problems);
+  return selected;
+}
+
+/** Nodes sharing root edits share one re-cloned root image; every host gets its own boot image. */
+async function bakeHosts(plans: readonly HostPlan[], facts: CleanImageFacts, workspace: Workspace, options: BakeOptions): Promise<HostOutcome[]> {
+  const store = await MemberStore.create(workspace.path('members.bin'));
+  const rootVariants = new Map<string, Promise<BuiltPartition>>();
+  const context = (host: string): BuildContext => ({
+    facts,
+    workspace,
+    store,
+    pinnedTime: options.pinnedTime,
+    onBytes: (raw) => options.reporter.bytes(host, raw),
+  });
+  try {
+    const outcomes: HostOutcome[] = [];
+    for (const plan of plans) {
+      const started = performance.now();
+      try {
+        let root: BuiltPartition | undefined;
+        if (plan.rootVariant) {
+          const variant = plan.rootVariant;
+          options.reporter.stage(plan.host, 'root filesystem');
+          let built = rootVariants.get(variant.key);
+          if (!built) {
+            built = buildRootVariant(context(plan.host), variant);
+            rootVariants.set(variant.key, built);
+          }
+          root = await built;
+        }
+        options.reporter.stage(plan.host, 'boot partition');
+        const boot = await buildBootPartition(context(plan.host), plan.host, plan.bootEdits);
+        options.reporter.stage(plan.host, 'writing image');
+        const manifest = await assembleHostImage(options.outDir, plan, facts, { boot, root });
+        const outcome: HostOutcome = {
+          host: plan.host,
+          status: 'baked',
+          version: plan.imageVersion,
+          seconds: (performance.now() - started) / 1000,
+          partitions: Object.fromEntries(Object.entries(manifest.partitions).map(([device, record]) => [device, record.action])),
+        };
+        outcomes.push(outcome);
+        options.reporter.finished(outcome);
+      } catch (error) {
+        if (isInterruption(error)) throw error;
+        const outcome: HostOutcome = { host: plan.host, status: 'failed', seconds: (performance.now() - started) / 1000, error: describeError(error) };
+        outcomes.push(outcome);
+        options.reporter.finished(outcome);
+      }
+    }
+    return outcomes;
+  } finally {
+    await store.close();
+  }
+}
+
+function isInterruption(error: unknown): boolean {
+  return error instanceof Error && error.name === 'InterruptedError';
+}

@@ -1,0 +1,74 @@
+import type { BakeReporter, HostOutcome } from '../bake/bake-events.ts';
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(0)} MiB`;
+}
+
+function describeOutcome(outcome: HostOutcome): string {
+  switch (outcome.status) {
+    case 'baked':
+      return `baked ${outcome.version ?? ''} in ${outcome.seconds.toFixed(1)} s`;
+    case 'unchanged':
+      return `unchanged (${outcome.version ?? ''})`;
+    case 'planned':
+      return `would bake ${outcome.version ?? ''}`;
+    case 'failed':
+      return `FAILED: ${(outcome.error ?? '').split('\n')[0] ?? ''}`;
+  }
+}
+
+/** Plain lines, one per event: for CI logs and pipes. */
+export function lineReporter(stream: NodeJS.WritableStream): BakeReporter {
+  return {
+    stage: (host, stage) => stream.write(`${host}: ${stage}\n`),
+    bytes: () => undefined,
+    finished: (outcome) => stream.write(`${outcome.host}: ${describeOutcome(outcome)}\n`),
+  };
+}
+
+/** A live view redrawn in place: one line per host with its stage and the bytes cloned so far. */
+export function liveReporter(stream: NodeJS.WriteStream): BakeReporter & { close(): void } {
+  const lines = new Map<string, string>();
+  let drawn = 0;
+  let lastDraw = 0;
+  const draw = (force = false): void => {
+    const now = Date.now();
+    if (!force && now - lastDraw < 100) return;
+    lastDraw = now;
+    const width = stream.columns || 100;
+    const text = [...lines].map(([host, line]) => `${host.padEnd(8)} ${line}`.slice(0, width - 1));
+    stream.write(`${drawn > 0 ? `\x1b[${drawn}A` : ''}${text.map((line) => `\x1b[2K${line}\n`).join('')}`);
+    drawn = text.length;
+  };
+  const stages = new Map<string, string>();
+  return {
+    stage: (host, stage) => {
+      stages.set(host, stage);
+      lines.set(host, `… ${stage}`);
+      draw(true);
+    },
+    bytes: (host, done) => {
+      lines.set(host, `… ${stages.get(host) ?? ''} ${mib(done)}`);
+      draw();
+    },
+    finished: (outcome) => {
+      lines.set(outcome.host, `${outcome.status === 'failed' ? '✗' : '✓'} ${describeOutcome(outcome)}`);
+      draw(true);
+    },
+    close: () => draw(true),
+  };
+}
+
+export function summaryTable(outcomes: readonly HostOutcome[]): string {
+  const rows = outcomes.map((o) => [
+    o.host,
+    o.status,
+    o.version ?? '-',
+    o.status === 'baked' ? `${o.seconds.toFixed(1)} s` : '-',
+    o.partitions ? Object.entries(o.partitions).map(([device, action]) => `${device} ${action}`).join(', ') : '-',
+  ]);
+  const header = ['host', 'result', 'version', 'time', 'partitions'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const format = (row: readonly string[]): string => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  return [format(header), ...rows.map(format)].join('\n');
+}
