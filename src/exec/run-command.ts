@@ -7,7 +7,13 @@ import { type Command, formatCommand, formatPipeline } from './command.ts';
 /** partclone, debugfs, mkfs.* and sfdisk live in sbin directories that an ordinary user's PATH lacks. */
 const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
+/**
+ * Where host tools are looked up: PATH plus the sbin directories, or exactly PI_LAB_TOOL_PATH
+ * when set (how a test shows what happens when a tool is missing).
+ */
 export function toolSearchPath(basePath = process.env.PATH ?? ''): string {
+  const override = process.env.PI_LAB_TOOL_PATH;
+  if (override) return override;
   const dirs = basePath.split(':').filter(Boolean);
   return [...dirs, ...SBIN_DIRS.filter((dir) => !dirs.includes(dir))].join(':');
 }
