@@ -6,9 +6,16 @@ import { parentDirectories } from './parent-directories.ts';
 import type { FileEdit } from './bake-types.ts';
 
 /** Writes the edits into a FAT image with mtools (entries take the pinned time), then reads them back. */
-export async function applyBootEdits(image: string, edits: readonly FileEdit[], scratchDir: string, pinnedTime: number): Promise<void> {
+export async function applyBootEdits(
+  image: string,
+  edits: readonly FileEdit[],
+  scratchDir: string,
+  pinnedTime: number,
+): Promise<void> {
   await mkdir(scratchDir, { recursive: true });
-  const directories = [...new Set(edits.flatMap((edit) => parentDirectories(edit.path)))].sort((a, b) => a.length - b.length);
+  const directories = [...new Set(edits.flatMap((edit) => parentDirectories(edit.path)))].sort(
+    (a, b) => a.length - b.length,
+  );
   for (const directory of directories) await makeFatDirectory(image, directory);
   for (const [index, edit] of edits.entries()) {
     const local = path.join(scratchDir, `boot-${index}-${path.basename(edit.path)}`);
@@ -18,8 +25,14 @@ export async function applyBootEdits(image: string, edits: readonly FileEdit[], 
   const problems: string[] = [];
   for (const edit of edits) {
     const readBack = await readFatFile(image, edit.path);
-    if (!readBack.equals(edit.content)) problems.push(`${edit.path}: read back ${readBack.length} bytes, wrote ${edit.content.length}`);
+    if (!readBack.equals(edit.content))
+      problems.push(`${edit.path}: read back ${readBack.length} bytes, wrote ${edit.content.length}`);
   }
-  if (problems.length > 0) throw new ToolError('the boot partition does not read back as written', `mtools ${image}`, 'mismatch', problems.join('\n'));
+  if (problems.length > 0)
+    throw new ToolError(
+      'the boot partition does not read back as written',
+      `mtools ${image}`,
+      'mismatch',
+      problems.join('\n'),
+    );
 }
-

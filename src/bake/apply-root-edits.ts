@@ -8,26 +8,41 @@ import type { FileEdit, RootVariant } from './bake-types.ts';
 const DIRECTORY_MODE = 0o040755;
 const REGULAR_FILE = 0o100000;
 
-
 /** Writes the variant's files and links into an ext4 image with debugfs, then reads them back. */
-export async function applyRootEdits(image: string, variant: RootVariant, scratchDir: string, fakeTime: number): Promise<void> {
+export async function applyRootEdits(
+  image: string,
+  variant: RootVariant,
+  scratchDir: string,
+  fakeTime: number,
+): Promise<void> {
   await mkdir(scratchDir, { recursive: true });
   const targets = [...variant.files.map((f) => f.path), ...variant.symlinks.map((s) => s.path)];
-  const directories = [...new Set(targets.flatMap(parentDirectories))].sort((a, b) => a.split('/').length - b.split('/').length);
+  const directories = [...new Set(targets.flatMap(parentDirectories))].sort(
+    (a, b) => a.split('/').length - b.split('/').length,
+  );
   const existing = await statExt4Paths(image, [...directories, ...targets], scratchDir);
   const requests: string[] = [];
   for (const directory of directories) {
     const found = existing.get(directory);
     if (found && found.type !== 'directory') {
-      throw new ToolError(`${directory} in the root filesystem is a ${found.type}, not a directory`, 'debugfs stat', 'conflict', '');
+      throw new ToolError(
+        `${directory} in the root filesystem is a ${found.type}, not a directory`,
+        'debugfs stat',
+        'conflict',
+        '',
+      );
     }
-    if (!found) requests.push(`mkdir ${debugfsPath(directory)}`, ...ownership(directory, DIRECTORY_MODE, 0, 0));
+    if (!found)
+      requests.push(`mkdir ${debugfsPath(directory)}`, ...ownership(directory, DIRECTORY_MODE, 0, 0));
   }
   for (const [index, file] of variant.files.entries()) {
     const local = path.join(scratchDir, `file-${index}`);
     await writeFile(local, file.content);
     if (existing.get(file.path)) requests.push(`rm ${debugfsPath(file.path)}`);
-    requests.push(`write ${local} ${debugfsPath(file.path)}`, ...ownership(file.path, REGULAR_FILE | file.mode, file.uid, file.gid));
+    requests.push(
+      `write ${local} ${debugfsPath(file.path)}`,
+      ...ownership(file.path, REGULAR_FILE | file.mode, file.uid, file.gid),
+    );
   }
   for (const link of variant.symlinks) {
     if (existing.get(link.path)) requests.push(`rm ${debugfsPath(link.path)}`);
@@ -43,22 +58,43 @@ function ownership(target: string, mode: number, uid: number, gid: number): stri
 }
 
 async function verifyRootEdits(image: string, variant: RootVariant, scratchDir: string): Promise<void> {
-  const stats = await statExt4Paths(image, [...variant.files.map((f) => f.path), ...variant.symlinks.map((s) => s.path)], scratchDir);
+  const stats = await statExt4Paths(
+    image,
+    [...variant.files.map((f) => f.path), ...variant.symlinks.map((s) => s.path)],
+    scratchDir,
+  );
   const problems: string[] = [];
   for (const file of variant.files) {
     const found = stats.get(file.path);
     if (!found) problems.push(`${file.path}: missing`);
-    else if (!matches(found, file)) problems.push(`${file.path}: ${describeStat(found)}, expected ${describeWanted(file)}`);
-    else if (!(await readExt4File(image, file.path)).equals(file.content)) problems.push(`${file.path}: content differs`);
+    else if (!matches(found, file))
+      problems.push(`${file.path}: ${describeStat(found)}, expected ${describeWanted(file)}`);
+    else if (!(await readExt4File(image, file.path)).equals(file.content))
+      problems.push(`${file.path}: content differs`);
   }
   for (const link of variant.symlinks) {
     if (stats.get(link.path)?.type !== 'symlink') problems.push(`${link.path}: not a symlink`);
   }
-  if (problems.length > 0) throw new ToolError('the root filesystem does not read back as written', `debugfs stat ${image}`, 'mismatch', problems.join('\n'));
+  if (problems.length > 0)
+    throw new ToolError(
+      'the root filesystem does not read back as written',
+      `debugfs stat ${image}`,
+      'mismatch',
+      problems.join('\n'),
+    );
 }
 
-function matches(found: { type: string; mode: number; uid: number; gid: number; size: number }, file: FileEdit): boolean {
-  return found.type === 'regular' && (found.mode & 0o7777) === file.mode && found.uid === file.uid && found.gid === file.gid && found.size === file.content.length;
+function matches(
+  found: { type: string; mode: number; uid: number; gid: number; size: number },
+  file: FileEdit,
+): boolean {
+  return (
+    found.type === 'regular' &&
+    (found.mode & 0o7777) === file.mode &&
+    found.uid === file.uid &&
+    found.gid === file.gid &&
+    found.size === file.content.length
+  );
 }
 
 function describeStat(found: { type: string; mode: number; uid: number; gid: number; size: number }): string {

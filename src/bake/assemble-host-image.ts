@@ -70,7 +70,11 @@ export async function assembleHostImage(
   }
 }
 
-function builtFor(partition: PartitionImage, facts: CleanImageFacts, partitions: HostPartitions): BuiltPartition | undefined {
+function builtFor(
+  partition: PartitionImage,
+  facts: CleanImageFacts,
+  partitions: HostPartitions,
+): BuiltPartition | undefined {
   if (partition.device === facts.boot.device) return partitions.boot;
   if (partition.device === facts.root.device) return partitions.root;
   return undefined;

@@ -25,13 +25,19 @@ export async function loadBakeCache(outDir: string): Promise<BakeCache> {
       digests?: Record<string, DigestCacheEntry>;
       cleanImages?: Record<string, CachedCleanFacts>;
     };
-    return { digests: new Map(Object.entries(raw.digests ?? {})), cleanImages: new Map(Object.entries(raw.cleanImages ?? {})) };
+    return {
+      digests: new Map(Object.entries(raw.digests ?? {})),
+      cleanImages: new Map(Object.entries(raw.cleanImages ?? {})),
+    };
   } catch {
     return { digests: new Map(), cleanImages: new Map() };
   }
 }
 
 export async function saveBakeCache(outDir: string, cache: BakeCache): Promise<void> {
-  const body = { digests: Object.fromEntries(cache.digests), cleanImages: Object.fromEntries(cache.cleanImages) };
+  const body = {
+    digests: Object.fromEntries(cache.digests),
+    cleanImages: Object.fromEntries(cache.cleanImages),
+  };
   await writeFileAtomically(path.join(outDir, CACHE_FILE), JSON.stringify(body));
 }

@@ -17,4 +17,8 @@ export interface BakeReporter {
   finished(outcome: HostOutcome): void;
 }
 
-export const SILENT_REPORTER: BakeReporter = { stage: () => undefined, bytes: () => undefined, finished: () => undefined };
+export const SILENT_REPORTER: BakeReporter = {
+  stage: () => undefined,
+  bytes: () => undefined,
+  finished: () => undefined,
+};

@@ -30,7 +30,11 @@ async function copySparse(source: string, target: string): Promise<void> {
   await runCommand(command('cp', ['--sparse=always', source, target]));
 }
 
-export async function buildBootPartition(context: BuildContext, host: string, edits: readonly FileEdit[]): Promise<BuiltPartition> {
+export async function buildBootPartition(
+  context: BuildContext,
+  host: string,
+  edits: readonly FileEdit[],
+): Promise<BuiltPartition> {
   const { facts, workspace } = context;
   const partition = facts.boot;
   const clean = await workspace.restoredPartition(facts.image.dir, partition);
@@ -51,7 +55,12 @@ export async function buildRootVariant(context: BuildContext, variant: RootVaria
   return clonePartition(context, edited, path.join(workspace.dir, `root-${id}-out`), partition);
 }
 
-async function clonePartition(context: BuildContext, source: string, outDir: string, partition: PartitionImage): Promise<BuiltPartition> {
+async function clonePartition(
+  context: BuildContext,
+  source: string,
+  outDir: string,
+  partition: PartitionImage,
+): Promise<BuiltPartition> {
   await mkdir(outDir, { recursive: true });
   const file = path.join(outDir, partitionImageBaseName(partition.device, partition.fs, partition.codec));
   const packed = await cloneAndPack({

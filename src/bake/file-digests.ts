@@ -13,9 +13,11 @@ export interface DigestCacheEntry {
 export async function digestFile(file: string, cache: Map<string, DigestCacheEntry>): Promise<string> {
   const info = await stat(file);
   const cached = cache.get(file);
-  if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs && cached.ino === info.ino) return cached.sha256;
+  if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs && cached.ino === info.ino)
+    return cached.sha256;
   const hash = createHash('sha256');
-  for await (const data of createReadStream(file, { highWaterMark: 4 << 20 }) as AsyncIterable<Buffer>) hash.update(data);
+  for await (const data of createReadStream(file, { highWaterMark: 4 << 20 }) as AsyncIterable<Buffer>)
+    hash.update(data);
   const sha256 = hash.digest('hex');
   cache.set(file, { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, sha256 });
   return sha256;

@@ -16,7 +16,9 @@ export interface Manifest {
   readonly version: string;
   readonly inputKey: string;
   readonly inputs: ManifestInputs;
-  readonly partitions: Readonly<Record<string, { readonly action: 'rebaked' | 'reused'; readonly files: readonly string[] }>>;
+  readonly partitions: Readonly<
+    Record<string, { readonly action: 'rebaked' | 'reused'; readonly files: readonly string[] }>
+  >;
   /** Every other file of the image directory. */
   readonly files: Readonly<Record<string, ManifestFile>>;
 }

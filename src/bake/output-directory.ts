@@ -18,7 +18,10 @@ export async function swapIntoPlace(outDir: string, host: string, staging: strin
   const target = path.join(outDir, host);
   const retired = retiredDirectory(outDir, host);
   await syncDirectory(staging);
-  const hadPrevious = await stat(target).then(() => true, () => false);
+  const hadPrevious = await stat(target).then(
+    () => true,
+    () => false,
+  );
   if (hadPrevious) await rename(target, retired);
   await rename(staging, target);
   await syncDirectory(outDir);
@@ -67,7 +70,14 @@ export async function recoverInterruptedBakes(outDir: string): Promise<void> {
     if (!match || isAlive(Number(match[3]))) continue;
     const host = match[1];
     const full = path.join(outDir, entry);
-    if (match[2] === 'old' && host && !(await stat(path.join(outDir, host)).then(() => true, () => false))) {
+    if (
+      match[2] === 'old' &&
+      host &&
+      !(await stat(path.join(outDir, host)).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       await rename(full, path.join(outDir, host));
     } else {
       await rm(full, { recursive: true, force: true });
@@ -88,7 +98,9 @@ export async function acquireOutputLock(outDir: string): Promise<() => Promise<v
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(await readFile(lockFile, 'utf8').catch(() => '0')) || 0;
       if (owner && isAlive(owner)) {
-        throw new UserError(`Another bake (pid ${owner}) is writing to ${outDir}.`, ['Wait for it to finish, or bake into another --out directory.']);
+        throw new UserError(`Another bake (pid ${owner}) is writing to ${outDir}.`, [
+          'Wait for it to finish, or bake into another --out directory.',
+        ]);
       }
       await rm(lockFile, { force: true });
     }

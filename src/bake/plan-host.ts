@@ -1,7 +1,14 @@
 import { ensureLinesForAllBoards } from '../firstboot/config-txt.ts';
 import { patchCloudInit } from '../firstboot/patch-cloud-init.ts';
 import { patchFirstrunHostname } from '../firstboot/patch-firstrun.ts';
-import type { CleanImageFacts, FileEdit, HostPlan, ManifestInputs, RootVariant, SymlinkEdit } from './bake-types.ts';
+import type {
+  CleanImageFacts,
+  FileEdit,
+  HostPlan,
+  ManifestInputs,
+  RootVariant,
+  SymlinkEdit,
+} from './bake-types.ts';
 import { digestOf } from './digest.ts';
 
 /** Bumped when the pipeline's output for the same inputs changes. */
@@ -34,9 +41,17 @@ function fatEdit(path: string, text: string, reason: string): FileEdit {
 }
 
 /** Pure: from the clean image's facts and one host's rendered recipe, everything its image needs. */
-export function planHost(facts: CleanImageFacts, inputs: HostRecipeInputs, tools: Readonly<Record<string, string>>): HostPlan {
+export function planHost(
+  facts: CleanImageFacts,
+  inputs: HostRecipeInputs,
+  tools: Readonly<Record<string, string>>,
+): HostPlan {
   const rootVariant = planRootVariant(facts, inputs, tools);
-  const contentEdits = [...planFirstBootEdits(facts, inputs), ...planConfigEdits(facts, inputs), ...planOverlayBootEdits(inputs)];
+  const contentEdits = [
+    ...planFirstBootEdits(facts, inputs),
+    ...planConfigEdits(facts, inputs),
+    ...planOverlayBootEdits(inputs),
+  ];
   const manifestInputs: ManifestInputs = {
     cleanImage: { name: facts.image.name, id: facts.id },
     labEntry: inputs.labEntryDigest,
@@ -80,7 +95,8 @@ function planFirstBootEdits(facts: CleanImageFacts, inputs: HostRecipeInputs): F
     fatEdit('/user-data', patched.userData, `hostname: ${inputs.hostName}`),
     fatEdit('/meta-data', patched.metaData, `instance-id: ${instanceId}`),
   ];
-  if (patched.cmdline !== boot.cmdline) edits.push(fatEdit('/cmdline.txt', patched.cmdline, `ds=nocloud;i=${instanceId}`));
+  if (patched.cmdline !== boot.cmdline)
+    edits.push(fatEdit('/cmdline.txt', patched.cmdline, `ds=nocloud;i=${instanceId}`));
   return edits;
 }
 
@@ -91,7 +107,10 @@ function planConfigEdits(facts: CleanImageFacts, inputs: HostRecipeInputs): File
 }
 
 function planOverlayBootEdits(inputs: HostRecipeInputs): FileEdit[] {
-  return inputs.bootFiles.map((file) => ({ ...file, reason: `overlay file for recipe ${inputs.recipe.name}` }));
+  return inputs.bootFiles.map((file) => ({
+    ...file,
+    reason: `overlay file for recipe ${inputs.recipe.name}`,
+  }));
 }
 
 function planRootVariant(
@@ -107,7 +126,13 @@ function planRootVariant(
   const key = digestOf({
     pipeline: PIPELINE_VERSION,
     source: facts.root.files.map((file) => facts.fileDigests.get(file) ?? file),
-    files: files.map(({ reason: _reason, ...file }) => file),
+    files: files.map((file) => ({
+      path: file.path,
+      content: file.content,
+      mode: file.mode,
+      uid: file.uid,
+      gid: file.gid,
+    })),
     symlinks,
     tools,
   });

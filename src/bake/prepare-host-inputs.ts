@@ -8,7 +8,11 @@ import { digestOf } from './digest.ts';
 import type { HostRecipeInputs } from './plan-host.ts';
 
 /** Loads every recipe and overlay once and renders each host's files; all problems reported together. */
-export async function prepareHostInputs(lab: Lab, hosts: readonly LabHost[], projectDir: string): Promise<HostRecipeInputs[]> {
+export async function prepareHostInputs(
+  lab: Lab,
+  hosts: readonly LabHost[],
+  projectDir: string,
+): Promise<HostRecipeInputs[]> {
   const recipes = new Map<string, Recipe>();
   const overlays = new Map<string, Overlay>();
   const problems: string[] = [];
@@ -17,11 +21,17 @@ export async function prepareHostInputs(lab: Lab, hosts: readonly LabHost[], pro
     try {
       const recipe = await cached(recipes, host.recipe ?? '', (name) => loadRecipe(name, { projectDir }));
       const hostOverlays: Overlay[] = [];
-      for (const name of recipe.overlays) hostOverlays.push(await cached(overlays, name, (n) => loadOverlay(n, { projectDir })));
+      for (const name of recipe.overlays)
+        hostOverlays.push(await cached(overlays, name, (n) => loadOverlay(n, { projectDir })));
       const files = renderHostFiles(lab, host, recipe, hostOverlays);
       inputs.push({
         hostName: host.name,
-        labEntryDigest: digestOf({ name: host.name, recipe: host.recipe, mac: host.mac ?? null, ip: host.ip ?? null }),
+        labEntryDigest: digestOf({
+          name: host.name,
+          recipe: host.recipe,
+          mac: host.mac ?? null,
+          ip: host.ip ?? null,
+        }),
         placeholder: lab.image.placeholder,
         recipe: { name: recipe.name, digest: recipe.digest, configTxt: recipe.configTxt },
         overlayDigests: Object.fromEntries(hostOverlays.map((overlay) => [overlay.name, overlay.digest])),

@@ -16,7 +16,8 @@ export async function readCleanFacts(
   workspace: () => Promise<Workspace>,
 ): Promise<CleanImageFacts> {
   const fileDigests = new Map<string, string>();
-  for (const file of image.files) fileDigests.set(file, await digestFile(path.join(image.dir, file), cache.digests));
+  for (const file of image.files)
+    fileDigests.set(file, await digestFile(path.join(image.dir, file), cache.digests));
   const id = digestOf([...fileDigests].map(([file, digest]) => `${digest}  ${file}`));
   let cached = cache.cleanImages.get(id);
   if (!cached) {
@@ -36,13 +37,17 @@ function findPartition(image: ClonezillaImage, device: string): PartitionImage {
 
 async function inspectBootPartition(image: ClonezillaImage, workspace: Workspace): Promise<CachedCleanFacts> {
   const label = image.dir;
-  const fatPartitions = image.partitions.filter((p) => p.fs === 'vfat' || p.fs === 'fat32' || p.fs === 'fat16');
+  const fatPartitions = image.partitions.filter(
+    (p) => p.fs === 'vfat' || p.fs === 'fat32' || p.fs === 'fat16',
+  );
   for (const partition of fatPartitions) {
     const fatImage = await workspace.restoredPartition(image.dir, partition);
     const rootFiles = await listFatDirectory(fatImage);
     if (!rootFiles.some((file) => file.toLowerCase() === 'cmdline.txt')) continue;
     const read = async (name: string): Promise<string | undefined> =>
-      rootFiles.some((file) => file.toLowerCase() === name) ? (await readFatFile(fatImage, `/${name}`)).toString('utf8') : undefined;
+      rootFiles.some((file) => file.toLowerCase() === name)
+        ? (await readFatFile(fatImage, `/${name}`)).toString('utf8')
+        : undefined;
     const cmdline = (await read('cmdline.txt')) ?? '';
     const format = detectFirstBootFormat({ cmdline, rootFiles }, label);
     const bootFiles: BootFiles = {
@@ -56,9 +61,10 @@ async function inspectBootPartition(image: ClonezillaImage, workspace: Workspace
     };
     return { bootDevice: partition.device, rootDevice: findRootDevice(image, cmdline).device, bootFiles };
   }
-  throw new UserError(`${label} has no FAT boot partition with a cmdline.txt (partitions: ${describe(image)}).`, [
-    'A Raspberry Pi OS image has a FAT32 boot partition (bootfs) and an ext4 root partition (rootfs).',
-  ]);
+  throw new UserError(
+    `${label} has no FAT boot partition with a cmdline.txt (partitions: ${describe(image)}).`,
+    ['A Raspberry Pi OS image has a FAT32 boot partition (bootfs) and an ext4 root partition (rootfs).'],
+  );
 }
 
 /** The root partition is the one cmdline.txt boots (root=PARTUUID=<disk id>-<NN>), never a fixed number. */
@@ -72,9 +78,10 @@ function findRootDevice(image: ClonezillaImage, cmdline: string): PartitionImage
     if (match) return match;
   }
   if (ext4.length === 1 && ext4[0]) return ext4[0];
-  throw new UserError(`${image.dir}: cannot tell which partition is the root filesystem (partitions: ${describe(image)}).`, [
-    `cmdline.txt should name it with root=PARTUUID=${diskId ?? '<disk id>'}-NN.`,
-  ]);
+  throw new UserError(
+    `${image.dir}: cannot tell which partition is the root filesystem (partitions: ${describe(image)}).`,
+    [`cmdline.txt should name it with root=PARTUUID=${diskId ?? '<disk id>'}-NN.`],
+  );
 }
 
 function describe(image: ClonezillaImage): string {

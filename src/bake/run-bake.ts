@@ -8,7 +8,12 @@ import { assembleHostImage } from './assemble-host-image.ts';
 import { loadBakeCache, saveBakeCache } from './bake-cache.ts';
 import type { BakeReporter, HostOutcome } from './bake-events.ts';
 import type { CleanImageFacts, HostPlan } from './bake-types.ts';
-import { type BuildContext, type BuiltPartition, buildBootPartition, buildRootVariant } from './build-partitions.ts';
+import {
+  type BuildContext,
+  type BuiltPartition,
+  buildBootPartition,
+  buildRootVariant,
+} from './build-partitions.ts';
 import { describePlan } from './describe-plan.ts';
 import { isCurrent } from './manifest.ts';
 import { acquireOutputLock, recoverInterruptedBakes } from './output-directory.ts';
@@ -68,7 +73,12 @@ export async function runBake(options: BakeOptions): Promise<BakeResult> {
     const pending: HostPlan[] = [];
     for (const plan of plans) {
       if (await isCurrent(path.join(options.outDir, plan.host), plan.inputKey)) {
-        const outcome: HostOutcome = { host: plan.host, status: 'unchanged', version: plan.imageVersion, seconds: 0 };
+        const outcome: HostOutcome = {
+          host: plan.host,
+          status: 'unchanged',
+          version: plan.imageVersion,
+          seconds: 0,
+        };
         outcomes.push(outcome);
         options.reporter.finished(outcome);
       } else {
@@ -77,13 +87,20 @@ export async function runBake(options: BakeOptions): Promise<BakeResult> {
     }
     if (options.dryRun) {
       for (const plan of pending) {
-        const outcome: HostOutcome = { host: plan.host, status: 'planned', version: plan.imageVersion, seconds: 0, changes: describePlan(plan, facts) };
+        const outcome: HostOutcome = {
+          host: plan.host,
+          status: 'planned',
+          version: plan.imageVersion,
+          seconds: 0,
+          changes: describePlan(plan, facts),
+        };
         outcomes.push(outcome);
         options.reporter.finished(outcome);
       }
       return { outcomes: sortLike(plans, outcomes), ok: true };
     }
-    if (pending.length > 0) outcomes.push(...(await bakeHosts(pending, facts, await openWorkspace(), options)));
+    if (pending.length > 0)
+      outcomes.push(...(await bakeHosts(pending, facts, await openWorkspace(), options)));
     return { outcomes: sortLike(plans, outcomes), ok: outcomes.every((o) => o.status !== 'failed') };
   } finally {
     await workspace?.dispose();
@@ -102,8 +119,10 @@ function selectHosts(lab: Lab, names: readonly string[]): LabHost[] {
   const problems: string[] = [];
   const selected = names.flatMap((name) => {
     const host = lab.hosts.find((h) => h.name === name);
-    if (!host) problems.push(`${name}: not in ${lab.file} (hosts: ${lab.hosts.map((h) => h.name).join(', ')})`);
-    else if (host.recipe === undefined) problems.push(`${name}: has no recipe in ${lab.file}; it is an address reservation only`);
+    if (!host)
+      problems.push(`${name}: not in ${lab.file} (hosts: ${lab.hosts.map((h) => h.name).join(', ')})`);
+    else if (host.recipe === undefined)
+      problems.push(`${name}: has no recipe in ${lab.file}; it is an address reservation only`);
     else return [host];
     return [];
   });
@@ -112,7 +131,12 @@ function selectHosts(lab: Lab, names: readonly string[]): LabHost[] {
 }
 
 /** Nodes sharing root edits share one re-cloned root image; every host gets its own boot image. */
-async function bakeHosts(plans: readonly HostPlan[], facts: CleanImageFacts, workspace: Workspace, options: BakeOptions): Promise<HostOutcome[]> {
+async function bakeHosts(
+  plans: readonly HostPlan[],
+  facts: CleanImageFacts,
+  workspace: Workspace,
+  options: BakeOptions,
+): Promise<HostOutcome[]> {
   const store = await MemberStore.create(workspace.path('members.bin'));
   const rootVariants = new Map<string, Promise<BuiltPartition>>();
   const context = (host: string): BuildContext => ({
@@ -147,13 +171,20 @@ async function bakeHosts(plans: readonly HostPlan[], facts: CleanImageFacts, wor
           status: 'baked',
           version: plan.imageVersion,
           seconds: (performance.now() - started) / 1000,
-          partitions: Object.fromEntries(Object.entries(manifest.partitions).map(([device, record]) => [device, record.action])),
+          partitions: Object.fromEntries(
+            Object.entries(manifest.partitions).map(([device, record]) => [device, record.action]),
+          ),
         };
         outcomes.push(outcome);
         options.reporter.finished(outcome);
       } catch (error) {
         if (isInterruption(error)) throw error;
-        const outcome: HostOutcome = { host: plan.host, status: 'failed', seconds: (performance.now() - started) / 1000, error: describeError(error) };
+        const outcome: HostOutcome = {
+          host: plan.host,
+          status: 'failed',
+          seconds: (performance.now() - started) / 1000,
+          error: describeError(error),
+        };
         outcomes.push(outcome);
         options.reporter.finished(outcome);
       }

@@ -41,7 +41,10 @@ export class Workspace {
     const output = this.path(`clean-${partition.device}.${partition.fs}.img`);
     await assertPartcloneReadable(imageDir, partition);
     await runPipeline(
-      [decompressCommand(partition.codec), restoreToFileCommand(partition.fs, output, this.path(`restore-${partition.device}.log`))],
+      [
+        decompressCommand(partition.codec),
+        restoreToFileCommand(partition.fs, output, this.path(`restore-${partition.device}.log`)),
+      ],
       { from: concatenatedPieces(imageDir, partition) },
     );
     return output;
@@ -74,8 +77,8 @@ export function concatenatedPieces(imageDir: string, partition: PartitionImage):
 async function assertPartcloneReadable(imageDir: string, partition: PartitionImage): Promise<void> {
   const decompress = spawnStreaming(decompressCommand(partition.codec), { stdin: 'pipe' });
   const source = concatenatedPieces(imageDir, partition);
-  decompress.stdin?.on('error', () => undefined);
-  source.pipe(decompress.stdin!);
+  decompress.stdin.on('error', () => undefined);
+  source.pipe(decompress.stdin);
   let head = Buffer.alloc(0);
   for await (const data of decompress.stdout as AsyncIterable<Buffer>) {
     head = Buffer.concat([head, data]);
@@ -84,16 +87,20 @@ async function assertPartcloneReadable(imageDir: string, partition: PartitionIma
   decompress.kill();
   source.destroy();
   await decompress.done.catch(() => undefined);
-  const label = `${path.join(imageDir, partition.files[0] ?? partition.device)}`;
+  const label = path.join(imageDir, partition.files[0] ?? partition.device);
   const header = parsePartcloneHeader(head);
   if (!header) {
-    throw new UserError(`${label} is not a partclone image (or is corrupted): it does not start with the partclone header.`, [
-      'Save the clean image again with ocs-sr.',
-    ]);
+    throw new UserError(
+      `${label} is not a partclone image (or is corrupted): it does not start with the partclone header.`,
+      ['Save the clean image again with ocs-sr.'],
+    );
   }
   if (!isReadableHere(header)) {
-    throw new UserError(`${label} uses partclone image version ${header.version} with checksum mode 0x${header.checksumMode.toString(16)}, which this partclone cannot read.`, [
-      'Newer Clonezilla releases can save XXH128-checksummed images; save the clean image with Clonezilla from Debian 12 (partclone 0.3.23) or with -a 1 (CRC32).',
-    ]);
+    throw new UserError(
+      `${label} uses partclone image version ${header.version} with checksum mode 0x${header.checksumMode.toString(16)}, which this partclone cannot read.`,
+      [
+        'Newer Clonezilla releases can save XXH128-checksummed images; save the clean image with Clonezilla from Debian 12 (partclone 0.3.23) or with -a 1 (CRC32).',
+      ],
+    );
   }
 }

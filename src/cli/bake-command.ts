@@ -27,7 +27,9 @@ export async function bakeCommand(argv: readonly string[], projectDir: string): 
       process.stdout.write(`${BAKE_USAGE}\n`);
       return EXIT_OK;
     }
-    const lab = await loadLab(path.resolve(values.lab ?? path.join(projectDir, 'recipes/lab.yaml')), { projectDir });
+    const lab = await loadLab(path.resolve(values.lab ?? path.join(projectDir, 'recipes/lab.yaml')), {
+      projectDir,
+    });
     const live = !values.json && process.stderr.isTTY ? liveReporter(process.stderr) : undefined;
     const reporter = values.json ? SILENT_REPORTER : (live ?? lineReporter(process.stderr));
     const result = await runInterruptibly(() =>
@@ -44,11 +46,16 @@ export async function bakeCommand(argv: readonly string[], projectDir: string): 
     );
     live?.close();
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ ok: result.ok, dryRun: values['dry-run'] ?? false, hosts: result.outcomes }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ok: result.ok, dryRun: values['dry-run'] ?? false, hosts: result.outcomes }, null, 2)}\n`,
+      );
     } else {
       process.stdout.write(`\n${summaryTable(result.outcomes)}\n`);
       for (const outcome of result.outcomes) {
-        if (outcome.changes) process.stdout.write(`\n${outcome.host} (${outcome.version ?? ''}):\n${outcome.changes.map((l) => `  ${l}`).join('\n')}\n`);
+        if (outcome.changes)
+          process.stdout.write(
+            `\n${outcome.host} (${outcome.version ?? ''}):\n${outcome.changes.map((l) => `  ${l}`).join('\n')}\n`,
+          );
         if (outcome.error) process.stderr.write(`\n${outcome.host} failed:\n${outcome.error}\n`);
       }
     }
@@ -73,6 +80,6 @@ function parseBakeArgs(argv: readonly string[]) {
       },
     });
   } catch (error) {
-    throw new UserError(`${(error as Error).message}`, [BAKE_USAGE]);
+    throw new UserError((error as Error).message, [BAKE_USAGE]);
   }
 }

@@ -18,11 +18,17 @@ export async function importCommand(argv: readonly string[], projectDir: string)
       return EXIT_OK;
     }
     const [diskFile, ...extra] = positionals;
-    if (!diskFile || extra.length > 0) throw new UserError('Give exactly one disk image to import.', [IMPORT_USAGE]);
+    if (!diskFile || extra.length > 0)
+      throw new UserError('Give exactly one disk image to import.', [IMPORT_USAGE]);
     const name = values.name ?? 'pi-img';
-    if (!/^[\w.-]+$/.test(name)) throw new UserError(`--name ${name}: use letters, digits, '.', '_' and '-' only.`);
+    if (!/^[\w.-]+$/.test(name))
+      throw new UserError(`--name ${name}: use letters, digits, '.', '_' and '-' only.`);
     const target = await runInterruptibly(() =>
-      importDisk({ diskFile: path.resolve(diskFile), name, outDir: path.resolve(values.out ?? path.join(projectDir, 'images')) }),
+      importDisk({
+        diskFile: path.resolve(diskFile),
+        name,
+        outDir: path.resolve(values.out ?? path.join(projectDir, 'images')),
+      }),
     );
     process.stdout.write(`Imported ${diskFile} as ${target}\n`);
     return EXIT_OK;

@@ -65,10 +65,20 @@ export function summaryTable(outcomes: readonly HostOutcome[]): string {
     o.status,
     o.version ?? '-',
     o.status === 'baked' ? `${o.seconds.toFixed(1)} s` : '-',
-    o.partitions ? Object.entries(o.partitions).map(([device, action]) => `${device} ${action}`).join(', ') : '-',
+    o.partitions
+      ? Object.entries(o.partitions)
+          .map(([device, action]) => `${device} ${action}`)
+          .join(', ')
+      : '-',
   ]);
   const header = ['host', 'result', 'version', 'time', 'partitions'];
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const format = (row: readonly string[]): string => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const format = (row: readonly string[]): string =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [format(header), ...rows.map(format)].join('\n');
 }

@@ -42,7 +42,10 @@ export async function readClonezillaImage(dir: string): Promise<ClonezillaImage>
     ]);
   }
   const entries = await readdir(dir, { withFileTypes: true });
-  const files = entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+  const files = entries
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
   const diskText = await readText(dir, 'disk');
   if (diskText === undefined) {
     throw new UserError(`${dir} is not a Clonezilla disk image: it has no \`disk\` file.`, [
@@ -52,15 +55,28 @@ export async function readClonezillaImage(dir: string): Promise<ClonezillaImage>
   const disks = diskText.trim().split(/\s+/).filter(Boolean);
   const disk = disks[0];
   if (!disk || disks.length !== 1) {
-    throw new UserError(`${dir}/disk names ${disks.length} disks (${diskText.trim()}); a bake needs an image of exactly one disk.`);
+    throw new UserError(
+      `${dir}/disk names ${disks.length} disks (${diskText.trim()}); a bake needs an image of exactly one disk.`,
+    );
   }
   const tableText = await readText(dir, `${disk}-pt.sf`);
   if (tableText === undefined) throw new UserError(`${dir} has no partition table dump ${disk}-pt.sf.`);
   const table = parseSfdiskDump(tableText);
-  return { dir, name: path.basename(dir), disk, table, partitions: collectPartitionImages(dir, files, table), files };
+  return {
+    dir,
+    name: path.basename(dir),
+    disk,
+    table,
+    partitions: collectPartitionImages(dir, files, table),
+    files,
+  };
 }
 
-function collectPartitionImages(dir: string, files: readonly string[], table: PartitionTable): PartitionImage[] {
+function collectPartitionImages(
+  dir: string,
+  files: readonly string[],
+  table: PartitionTable,
+): PartitionImage[] {
   const byDevice = new Map<string, { fs: string; codec: Codec; files: string[] }>();
   for (const file of files) {
     const name = parsePartitionImageName(file);
@@ -72,11 +88,13 @@ function collectPartitionImages(dir: string, files: readonly string[], table: Pa
   const images: PartitionImage[] = [];
   for (const [device, group] of byDevice) {
     const entry = table.entries.find((e) => e.device === device);
-    if (!entry) throw new UserError(`${dir}: ${group.files[0] ?? device} has no entry in the partition table dump.`);
+    if (!entry)
+      throw new UserError(`${dir}: ${group.files[0] ?? device} has no entry in the partition table dump.`);
     if (!SUPPORTED_CODECS.includes(group.codec)) {
-      throw new UserError(`${dir}: ${device} is compressed with ${group.codec}; only gzip (-z1p) and zstd (-z9p) images can be baked.`, [
-        'Save the clean image again with `ocs-sr -z1p …` or `-z9p …`.',
-      ]);
+      throw new UserError(
+        `${dir}: ${device} is compressed with ${group.codec}; only gzip (-z1p) and zstd (-z9p) images can be baked.`,
+        ['Save the clean image again with `ocs-sr -z1p …` or `-z9p …`.'],
+      );
     }
     images.push({ device, fs: group.fs, codec: group.codec, files: group.files.sort(), entry });
   }

@@ -6,7 +6,11 @@ export interface Command {
   readonly cwd?: string;
 }
 
-export function command(program: string, args: readonly string[], options: Omit<Command, 'program' | 'args'> = {}): Command {
+export function command(
+  program: string,
+  args: readonly string[],
+  options: Omit<Command, 'program' | 'args'> = {},
+): Command {
   return { program, args, ...options };
 }
 

@@ -1,6 +1,6 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
-import { execa, type ResultPromise } from 'execa';
+import { createReadStream } from 'node:fs';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { execa } from 'execa';
 import { ToolError } from '../errors.ts';
 import { type Command, formatCommand, formatPipeline } from './command.ts';
 
@@ -72,9 +72,10 @@ export async function runCommand(cmd: Command, options: RunOptions = {}): Promis
     }),
   );
   const exitCode = result.exitCode ?? -1;
-  const ok = !result.failed || (result.exitCode !== undefined && (options.okExitCodes ?? []).includes(exitCode));
+  const ok =
+    !result.failed || (result.exitCode !== undefined && (options.okExitCodes ?? []).includes(exitCode));
   if (!ok) throw toolError(formatCommand(cmd), result);
-  return { stdout: result.stdout ?? '', stderr: result.stderr ?? '', exitCode };
+  return { stdout: result.stdout, stderr: result.stderr, exitCode };
 }
 
 /** Like runCommand, for tools whose stdout is binary (file contents). */
@@ -90,12 +91,21 @@ export async function runCommandForBytes(cmd: Command): Promise<Buffer> {
     }),
   );
   if (result.failed) {
-    throw toolError(formatCommand(cmd), { ...result, stdout: '', stderr: Buffer.from(result.stderr).toString('utf8') });
+    throw toolError(formatCommand(cmd), {
+      exitCode: result.exitCode,
+      signal: result.signal,
+      code: result.code,
+      originalMessage: result.originalMessage,
+      stderr: Buffer.from(result.stderr).toString('utf8'),
+    });
   }
   return Buffer.from(result.stdout);
 }
 
-function stdinOption(options: RunOptions): { input?: string | Uint8Array; stdin?: { file: string } | 'ignore' } {
+function stdinOption(options: RunOptions): {
+  input?: string | Uint8Array;
+  stdin?: { file: string } | 'ignore';
+} {
   if (options.input !== undefined) return { input: options.input };
   if (options.inputFile) return { stdin: { file: options.inputFile } };
   return { stdin: 'ignore' };
@@ -118,66 +128,50 @@ function toolError(rendered: string, result: FailedLike): ToolError {
       : `exit ${result.exitCode ?? '?'}`;
   const output = [result.stderr, result.stdout].filter((s): s is string => typeof s === 'string').join('\n');
   const program = rendered.split(' ')[0] ?? rendered;
-  return new ToolError(`${program} failed (${status})`, rendered, status, tail(output || (result.originalMessage ?? '')));
+  return new ToolError(
+    `${program} failed (${status})`,
+    rendered,
+    status,
+    tail(output || (result.originalMessage ?? '')),
+  );
 }
 
 /**
- * Runs `a | b | c`, streaming from inputFile (or a readable) to outputFile (or a writable).
- * Every stage must succeed: a failure anywhere names the stage that failed.
+ * Runs `a | b | c`, streaming from a file or readable into the first stage; the last stage's output
+ * is discarded. Every stage must succeed: a failure names the stage that failed.
  */
 export async function runPipeline(
   commands: readonly Command[],
-  io: { readonly from?: string | Readable; readonly to?: string | Writable; readonly signal?: AbortSignal } = {},
+  io: { readonly from: string | Readable },
 ): Promise<void> {
-  if (commands.length === 0) throw new Error('empty pipeline');
-  const processes: ResultPromise[] = commands.map((cmd) =>
-    track(execa(cmd.program, cmd.args, {
-      env: environment(cmd),
-      cwd: cmd.cwd,
-      reject: false,
-      buffer: { stdout: false, stderr: true },
-      stdin: 'pipe',
-      stdout: 'pipe',
-      cancelSignal: io.signal,
-    })),
-  );
+  const stages = commands.map((cmd) => spawnStreaming(cmd, { stdin: 'pipe' }));
   const source = typeof io.from === 'string' ? createReadStream(io.from) : io.from;
-  const first = processes[0];
-  const last = processes.at(-1);
-  if (!first || !last) throw new Error('empty pipeline');
-  if (source) source.pipe(first.stdin!);
-  else first.stdin!.end();
-  for (let i = 0; i + 1 < processes.length; i++) processes[i]!.stdout!.pipe(processes[i + 1]!.stdin!);
-  const sink = typeof io.to === 'string' ? createWriteStream(io.to) : io.to;
-  const sinkDone = sink ? pipeToSink(last.stdout!, sink) : drain(last.stdout!);
-  const results = await Promise.all(processes);
-  await sinkDone;
-  results.forEach((result, index) => {
-    if (result.failed && !(result.isTerminated === false && result.exitCode === 0)) {
-      throw toolError(formatPipeline(commands) + `  (stage ${index + 1}: ${formatCommand(commands[index]!)})`, result);
+  const links = stages.map((stage, index) => {
+    const input = index === 0 ? source : stages[index - 1]?.stdout;
+    input?.pipe(stage.stdin);
+    stage.stdin.on('error', () => undefined);
+    return stage;
+  });
+  links.at(-1)?.stdout.resume();
+  const results = await Promise.allSettled(links.map((stage) => stage.done));
+  const failed = results.findIndex((result) => result.status === 'rejected');
+  if (failed >= 0) {
+    links.forEach((stage) => stage.kill());
+    const reason = (results[failed] as PromiseRejectedResult).reason as unknown;
+    if (reason instanceof ToolError) {
+      throw new ToolError(
+        `${reason.message} in ${formatPipeline(commands)}`,
+        reason.command,
+        reason.exitStatus,
+        reason.outputTail,
+      );
     }
-  });
-}
-
-function pipeToSink(from: Readable, to: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    from.pipe(to);
-    to.on('finish', resolve);
-    to.on('close', resolve);
-    to.on('error', reject);
-  });
-}
-
-function drain(from: Readable): Promise<void> {
-  return new Promise((resolve) => {
-    from.resume();
-    from.on('end', resolve);
-    from.on('close', resolve);
-  });
+    throw reason;
+  }
 }
 
 export interface StreamingProcess {
-  readonly stdin: Writable | undefined;
+  readonly stdin: Writable;
   readonly stdout: Readable;
   /** Settles when the process exits: rejects with a ToolError unless it exited 0. */
   readonly done: Promise<void>;
@@ -185,24 +179,24 @@ export interface StreamingProcess {
 }
 
 /** Starts a process whose stdout the caller consumes as a stream (stderr is kept for the error). */
-export function spawnStreaming(cmd: Command, options: { readonly stdin: 'pipe' | 'ignore' }): StreamingProcess {
+export function spawnStreaming(
+  cmd: Command,
+  options: { readonly stdin: 'pipe' | 'ignore' },
+): StreamingProcess {
   const child = track(
     execa(cmd.program, cmd.args, {
       env: environment(cmd),
       cwd: cmd.cwd,
       reject: false,
       buffer: { stdout: false, stderr: true },
-      stdin: options.stdin,
+      stdin: options.stdin === 'pipe' ? 'pipe' : 'ignore',
       stdout: 'pipe',
     }),
   );
   const done = child.then((result) => {
     if (result.failed) throw toolError(formatCommand(cmd), result);
   });
-  return {
-    stdin: child.stdin ?? undefined,
-    stdout: child.stdout!,
-    done,
-    kill: () => child.kill(),
-  };
+  // With stdin ignored, a closed stand-in keeps the type simple for callers that never write.
+  const stdin = child.stdin ?? new PassThrough().end();
+  return { stdin, stdout: child.stdout, done, kill: () => child.kill() };
 }

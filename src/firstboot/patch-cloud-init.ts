@@ -15,10 +15,17 @@ const CMDLINE_INSTANCE = /(ds=nocloud)(;i=[^;\s]*)?/;
  * Sets `hostname:` in user-data and gives the host its own instance-id (cloud-init applies a
  * configuration once per instance-id), written identically to meta-data and cmdline.txt.
  */
-export function patchCloudInit(files: CloudInitFiles, placeholder: string, hostname: string, instanceId: string): CloudInitFiles {
+export function patchCloudInit(
+  files: CloudInitFiles,
+  placeholder: string,
+  hostname: string,
+  instanceId: string,
+): CloudInitFiles {
   const document = parseDocument(replaceHostnamePlaceholder(files.userData, placeholder, hostname));
   if (document.errors.length > 0) {
-    throw new UserError(`user-data in the clean image is not valid YAML: ${document.errors[0]?.message ?? ''}`);
+    throw new UserError(
+      `user-data in the clean image is not valid YAML: ${document.errors[0]?.message ?? ''}`,
+    );
   }
   document.set('hostname', hostname);
   if (document.has('fqdn')) document.set('fqdn', hostname);

@@ -9,7 +9,10 @@ function escapeRegExp(text: string): string {
  * escape before it counts as a separator: Imager's firstrun.sh writes `127.0.1.1\tchangeme`.
  */
 export function replaceHostnamePlaceholder(text: string, placeholder: string, hostname: string): string {
-  const whole = new RegExp(`(?<=^|[^A-Za-z0-9-]|\\\\[a-z])${escapeRegExp(placeholder)}(?![A-Za-z0-9-])`, 'gm');
+  const whole = new RegExp(
+    `(?<=^|[^A-Za-z0-9-]|\\\\[a-z])${escapeRegExp(placeholder)}(?![A-Za-z0-9-])`,
+    'gm',
+  );
   return text.replace(whole, hostname);
 }
 
@@ -21,8 +24,11 @@ export function countOccurrences(text: string, word: string): number {
 export function assertNoPlaceholder(text: string, placeholder: string, file: string): void {
   const left = countOccurrences(text, placeholder);
   if (left > 0) {
-    throw new UserError(`${file} still contains "${placeholder}" ${left} time(s) after the hostname was set.`, [
-      `It appears inside a longer word; edit the clean image's ${file} or choose another placeholder (image.placeholder in the lab file).`,
-    ]);
+    throw new UserError(
+      `${file} still contains "${placeholder}" ${left} time(s) after the hostname was set.`,
+      [
+        `It appears inside a longer word; edit the clean image's ${file} or choose another placeholder (image.placeholder in the lab file).`,
+      ],
+    );
   }
 }

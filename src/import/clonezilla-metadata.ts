@@ -13,8 +13,15 @@ export interface ProbedPartition {
   readonly partuuid: string | undefined;
 }
 
-export function renderSfdiskDump(dump: string, sourcePath: string, disk: string, partitions: readonly ProbedPartition[]): string {
-  const renamed = new Map(partitions.map((p) => [partitionDeviceName(sourcePath, p.entry.number), `/dev/${p.device}`]));
+export function renderSfdiskDump(
+  dump: string,
+  sourcePath: string,
+  disk: string,
+  partitions: readonly ProbedPartition[],
+): string {
+  const renamed = new Map(
+    partitions.map((p) => [partitionDeviceName(sourcePath, p.entry.number), `/dev/${p.device}`]),
+  );
   return dump
     .split('\n')
     .map((line) => {
@@ -30,7 +37,9 @@ export function renderSfdiskDump(dump: string, sourcePath: string, disk: string,
 export function renderPartedPrint(print: string, sourcePath: string, disk: string): string {
   return print
     .split('\n')
-    .map((line) => (line.startsWith('Disk ') && line.includes(sourcePath) ? line.replace(sourcePath, `/dev/${disk}`) : line))
+    .map((line) =>
+      line.startsWith('Disk ') && line.includes(sourcePath) ? line.replace(sourcePath, `/dev/${disk}`) : line,
+    )
     .map((line) => (line.startsWith('Model:') ? 'Model: Imported disk image (file)' : line))
     .join('\n');
 }
@@ -57,7 +66,12 @@ export function renderBlkidList(partitions: readonly ProbedPartition[]): string 
 
 export function renderDevFsList(partitions: readonly ProbedPartition[], sectorSize: number): string {
   const header = '# <Device name>   <File system>   <Size>\n';
-  return header + partitions.map((p) => `/dev/${p.device} ${p.fs} ${Math.round((p.entry.sizeSectors * sectorSize) / 1048576)}M\n`).join('');
+  return (
+    header +
+    partitions
+      .map((p) => `/dev/${p.device} ${p.fs} ${Math.round((p.entry.sizeSectors * sectorSize) / 1048576)}M\n`)
+      .join('')
+  );
 }
 
 export function renderImageNote(source: string): string {

@@ -28,7 +28,12 @@ export interface ImportOptions {
   readonly disk?: string;
 }
 
-const PARTCLONE_FS: Readonly<Record<string, string>> = { vfat: 'vfat', ext4: 'ext4', ext3: 'ext3', ext2: 'ext2' };
+const PARTCLONE_FS: Readonly<Record<string, string>> = {
+  vfat: 'vfat',
+  ext4: 'ext4',
+  ext3: 'ext3',
+  ext2: 'ext2',
+};
 
 /**
  * Turns a raw disk image (a `dd` of a USB disk, or an official Raspberry Pi OS .img/.img.xz) into a
@@ -38,8 +43,15 @@ export async function importDisk(options: ImportOptions): Promise<string> {
   await verifyHostTools(IMPORT_TOOLS);
   const disk = options.disk ?? 'sda';
   const target = path.join(options.outDir, options.name);
-  if (await stat(target).then(() => true, () => false)) {
-    throw new UserError(`${target} already exists.`, ['Choose another --name, or remove the old image first.']);
+  if (
+    await stat(target).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    throw new UserError(`${target} already exists.`, [
+      'Choose another --name, or remove the old image first.',
+    ]);
   }
   await mkdir(options.outDir, { recursive: true });
   const staging = path.join(options.outDir, `.import-${options.name}.tmp-${process.pid}`);
@@ -58,14 +70,36 @@ export async function importDisk(options: ImportOptions): Promise<string> {
 }
 
 async function uncompressedDisk(diskFile: string, scratch: string): Promise<string> {
-  if (!(await stat(diskFile).then((s) => s.isFile(), () => false))) throw new UserError(`No disk image at ${diskFile}.`);
+  if (
+    !(await stat(diskFile).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    throw new UserError(`No disk image at ${diskFile}.`);
   if (!diskFile.endsWith('.xz')) return diskFile;
   const output = path.join(scratch, path.basename(diskFile, '.xz'));
-  await runCommand(command('bash', ['-o', 'pipefail', '-c', 'xz -dc -- "$1" | dd of="$2" bs=1M conv=sparse status=none', 'import', diskFile, output]));
+  await runCommand(
+    command('bash', [
+      '-o',
+      'pipefail',
+      '-c',
+      'xz -dc -- "$1" | dd of="$2" bs=1M conv=sparse status=none',
+      'import',
+      diskFile,
+      output,
+    ]),
+  );
   return output;
 }
 
-async function writeImageDirectory(diskFile: string, source: string, disk: string, dir: string, scratch: string): Promise<void> {
+async function writeImageDirectory(
+  diskFile: string,
+  source: string,
+  disk: string,
+  dir: string,
+  scratch: string,
+): Promise<void> {
   const dump = await dumpPartitionTable(diskFile).catch(() => {
     throw new UserError(`${source} has no partition table that sfdisk can read; is it a whole-disk image?`);
   });
@@ -73,16 +107,24 @@ async function writeImageDirectory(diskFile: string, source: string, disk: strin
   const diskId = table.labelId?.replace(/^0x/i, '').toLowerCase();
   const partitions: ProbedPartition[] = [];
   for (const entry of table.entries) {
-    const probe = await probeFilesystem(diskFile, entry.startSector * table.sectorSize, entry.sizeSectors * table.sectorSize);
+    const probe = await probeFilesystem(
+      diskFile,
+      entry.startSector * table.sectorSize,
+      entry.sizeSectors * table.sectorSize,
+    );
     const fs = PARTCLONE_FS[probe.TYPE ?? ''];
-    if (!fs) throw new UserError(`${source}: partition ${entry.number} holds ${probe.TYPE ?? 'no known filesystem'}; import handles FAT and ext2/3/4.`);
+    if (!fs)
+      throw new UserError(
+        `${source}: partition ${entry.number} holds ${probe.TYPE ?? 'no known filesystem'}; import handles FAT and ext2/3/4.`,
+      );
     partitions.push({
       entry,
       device: partitionDeviceName(disk, entry.number),
       fs,
       label: probe.LABEL,
       uuid: probe.UUID,
-      partuuid: table.label === 'dos' && diskId ? `${diskId}-${String(entry.number).padStart(2, '0')}` : undefined,
+      partuuid:
+        table.label === 'dos' && diskId ? `${diskId}-${String(entry.number).padStart(2, '0')}` : undefined,
     });
   }
   if (partitions.length === 0) throw new UserError(`${source} has an empty partition table.`);
@@ -92,11 +134,22 @@ async function writeImageDirectory(diskFile: string, source: string, disk: strin
   await writeFile(path.join(dir, 'disk'), `${disk}\n`);
   await writeFile(path.join(dir, 'parts'), `${partitions.map((p) => p.device).join(' ')}\n`);
   await writeFile(path.join(dir, `${disk}-pt.sf`), renderSfdiskDump(dump, sourcePath, disk, partitions));
-  await writeFile(path.join(dir, `${disk}-pt.parted`), renderPartedPrint(await printPartedTable(diskFile, 's'), diskFile, disk));
-  await writeFile(path.join(dir, `${disk}-pt.parted.compact`), renderPartedPrint(await printPartedTable(diskFile, 'compact'), diskFile, disk));
+  await writeFile(
+    path.join(dir, `${disk}-pt.parted`),
+    renderPartedPrint(await printPartedTable(diskFile, 's'), diskFile, disk),
+  );
+  await writeFile(
+    path.join(dir, `${disk}-pt.parted.compact`),
+    renderPartedPrint(await printPartedTable(diskFile, 'compact'), diskFile, disk),
+  );
   await writeFile(path.join(dir, `${disk}-chs.sf`), renderChs(totalSectors));
   await writeFile(path.join(dir, `${disk}-mbr`), await readRange(diskFile, 0, table.sectorSize));
-  await extractRange(diskFile, table.sectorSize, (firstStart - 1) * table.sectorSize, path.join(dir, `${disk}-hidden-data-after-mbr`));
+  await extractRange(
+    diskFile,
+    table.sectorSize,
+    (firstStart - 1) * table.sectorSize,
+    path.join(dir, `${disk}-hidden-data-after-mbr`),
+  );
   await writeFile(path.join(dir, 'blkid.list'), renderBlkidList(partitions));
   await writeFile(path.join(dir, 'dev-fs.list'), renderDevFsList(partitions, table.sectorSize));
   const note = renderImageNote(path.basename(source));
@@ -106,7 +159,12 @@ async function writeImageDirectory(diskFile: string, source: string, disk: strin
   try {
     for (const partition of partitions) {
       const extracted = path.join(scratch, `${partition.device}.img`);
-      await extractRange(diskFile, partition.entry.startSector * table.sectorSize, partition.entry.sizeSectors * table.sectorSize, extracted);
+      await extractRange(
+        diskFile,
+        partition.entry.startSector * table.sectorSize,
+        partition.entry.sizeSectors * table.sectorSize,
+        extracted,
+      );
       await cloneAndPack({
         fs: partition.fs,
         sourceFile: extracted,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Codec } from '../clonezilla/partition-image-name.ts';
 import { spawnStreaming } from '../exec/run-command.ts';
 import { checkImageCommand, cloneToStdoutCommand } from '../tools/partclone.ts';
@@ -26,12 +26,17 @@ export interface CloneRequest {
  */
 export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
   const label = path.basename(request.output);
-  const clone = spawnStreaming(cloneToStdoutCommand(request.fs, request.sourceFile, path.join(request.workDir, `${label}.clone.log`)), {
-    stdin: 'ignore',
+  const clone = spawnStreaming(
+    cloneToStdoutCommand(request.fs, request.sourceFile, path.join(request.workDir, `${label}.clone.log`)),
+    {
+      stdin: 'ignore',
+    },
+  );
+  const check = spawnStreaming(checkImageCommand(path.join(request.workDir, `${label}.chkimg.log`)), {
+    stdin: 'pipe',
   });
-  const check = spawnStreaming(checkImageCommand(path.join(request.workDir, `${label}.chkimg.log`)), { stdin: 'pipe' });
   check.stdout.resume();
-  const checkInput = check.stdin!;
+  const checkInput = check.stdin;
   checkInput.on('error', () => undefined);
   const packInput = new PassThrough({ highWaterMark: 4 << 20 });
   const copy = teeStream(clone.stdout, [
@@ -55,7 +60,11 @@ export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
   }
 }
 
-async function packZstdStream(source: Readable, output: string, onBytes?: (raw: number) => void): Promise<PackResult> {
+async function packZstdStream(
+  source: Readable,
+  output: string,
+  onBytes?: (raw: number) => void,
+): Promise<PackResult> {
   const zstd = spawnStreaming(zstdCompressCommand(), { stdin: 'pipe' });
   const rawHash = createHash('sha256');
   let rawBytes = 0;
@@ -64,7 +73,7 @@ async function packZstdStream(source: Readable, output: string, onBytes?: (raw: 
     rawBytes += data.length;
     onBytes?.(rawBytes);
   });
-  source.pipe(zstd.stdin as Writable);
+  source.pipe(zstd.stdin);
   const file = await open(output, 'wx', 0o600);
   const fileHash = createHash('sha256');
   let fileBytes = 0;
@@ -79,5 +88,12 @@ async function packZstdStream(source: Readable, output: string, onBytes?: (raw: 
   } finally {
     await file.close();
   }
-  return { rawBytes, rawSha256: rawHash.digest('hex'), fileBytes, fileSha256: fileHash.digest('hex'), chunks: 1, newChunks: 1 };
+  return {
+    rawBytes,
+    rawSha256: rawHash.digest('hex'),
+    fileBytes,
+    fileSha256: fileHash.digest('hex'),
+    chunks: 1,
+    newChunks: 1,
+  };
 }

@@ -10,7 +10,11 @@ export interface ChunkerLimits {
   readonly maxSize: number;
 }
 
-export const DEFAULT_CHUNK_LIMITS: ChunkerLimits = { minSize: 256 * 1024, averageBits: 20, maxSize: 4 * 1024 * 1024 };
+export const DEFAULT_CHUNK_LIMITS: ChunkerLimits = {
+  minSize: 256 * 1024,
+  averageBits: 20,
+  maxSize: 4 * 1024 * 1024,
+};
 
 const GEAR = buildGearTable(0x9e3779b9);
 
@@ -76,7 +80,7 @@ export class ContentChunker extends Transform {
     let index = Math.max(this.scanned, minSize);
     const end = Math.min(this.filled, maxSize);
     for (; index < end; index++) {
-      hash = ((hash << 1) + GEAR[buffer[index]!]!) | 0;
+      hash = ((hash << 1) + (GEAR[buffer[index] ?? 0] ?? 0)) | 0;
       if ((hash & mask) === 0) return index + 1;
     }
     this.hash = hash;

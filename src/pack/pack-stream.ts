@@ -32,7 +32,12 @@ interface PendingMember {
  * `gzip -d` (and so Clonezilla) reads the concatenated members as one stream.
  * Every new member is decompressed again and compared before it is used.
  */
-export async function packGzipStream(source: Readable, output: string, store: MemberStore, onBytes?: (raw: number) => void): Promise<PackResult> {
+export async function packGzipStream(
+  source: Readable,
+  output: string,
+  store: MemberStore,
+  onBytes?: (raw: number) => void,
+): Promise<PackResult> {
   const file = await open(output, 'wx', 0o600);
   const rawHash = createHash('sha256');
   const fileHash = createHash('sha256');
@@ -68,7 +73,14 @@ export async function packGzipStream(source: Readable, output: string, store: Me
     await Promise.allSettled(queue.map((pending) => pending.member));
     await file.close();
   }
-  return { rawBytes, rawSha256: rawHash.digest('hex'), fileBytes, fileSha256: fileHash.digest('hex'), chunks, newChunks };
+  return {
+    rawBytes,
+    rawSha256: rawHash.digest('hex'),
+    fileBytes,
+    fileSha256: fileHash.digest('hex'),
+    chunks,
+    newChunks,
+  };
 }
 
 async function memberFor(chunk: Buffer, digest: string, store: MemberStore): Promise<Buffer> {

@@ -23,7 +23,9 @@ export interface TeeConsumer {
 export async function teeStream(source: Readable, consumers: readonly TeeConsumer[]): Promise<void> {
   let active = [...consumers];
   for await (const data of source as AsyncIterable<Buffer>) {
-    const results = await Promise.allSettled(active.map((consumer) => writeOrFail(consumer.name, consumer.stream, data)));
+    const results = await Promise.allSettled(
+      active.map((consumer) => writeOrFail(consumer.name, consumer.stream, data)),
+    );
     const stopped: TeeConsumer[] = [];
     for (const [index, result] of results.entries()) {
       if (result.status === 'fulfilled') continue;

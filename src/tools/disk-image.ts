@@ -12,10 +12,17 @@ export async function printPartedTable(diskFile: string, unit: 's' | 'compact'):
 }
 
 /** blkid's low-level probe of the filesystem at a byte range of the file. */
-export async function probeFilesystem(diskFile: string, offset: number, size: number): Promise<Record<string, string>> {
-  const result = await runCommand(command('blkid', ['-p', '-o', 'export', '-O', String(offset), '-S', String(size), diskFile]), {
-    okExitCodes: [2],
-  });
+export async function probeFilesystem(
+  diskFile: string,
+  offset: number,
+  size: number,
+): Promise<Record<string, string>> {
+  const result = await runCommand(
+    command('blkid', ['-p', '-o', 'export', '-O', String(offset), '-S', String(size), diskFile]),
+    {
+      okExitCodes: [2],
+    },
+  );
   return Object.fromEntries(
     result.stdout
       .split('\n')
@@ -26,7 +33,12 @@ export async function probeFilesystem(diskFile: string, offset: number, size: nu
 }
 
 /** Copies a byte range of a disk image into a new file, leaving zero blocks as holes. */
-export async function extractRange(diskFile: string, offset: number, length: number, output: string): Promise<void> {
+export async function extractRange(
+  diskFile: string,
+  offset: number,
+  length: number,
+  output: string,
+): Promise<void> {
   await runCommand(
     command('dd', [
       `if=${diskFile}`,

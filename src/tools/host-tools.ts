@@ -73,7 +73,7 @@ const VERSION_PROBES: readonly [string, string, readonly string[]][] = [
 
 /** Versions of every tool whose output ends up in an image: part of each host's inputs. */
 export async function readToolVersions(): Promise<Record<string, string>> {
-  const versions: Record<string, string> = { 'node-zlib': process.versions.zlib ?? 'unknown' };
+  const versions: Record<string, string> = { 'node-zlib': process.versions.zlib };
   await Promise.all(
     VERSION_PROBES.map(async ([name, program, args]) => {
       const result = await runCommand(command(program, args), { okExitCodes: [1] });

@@ -32,9 +32,16 @@ export async function listFatDirectory(image: string, dir = '/'): Promise<string
  * Writes a local file into the FAT image, replacing what is there. The FAT entry takes the local
  * file's mtime (`-m`), so the caller's pinned time makes the result reproducible.
  */
-export async function writeFatFile(image: string, localFile: string, target: string, pinnedTime: number): Promise<void> {
+export async function writeFatFile(
+  image: string,
+  localFile: string,
+  target: string,
+  pinnedTime: number,
+): Promise<void> {
   await utimes(localFile, pinnedTime, pinnedTime);
-  await runCommand(command('mcopy', ['-o', '-m', '-i', image, localFile, fatPath(target)], { env: MTOOLS_ENV }));
+  await runCommand(
+    command('mcopy', ['-o', '-m', '-i', image, localFile, fatPath(target)], { env: MTOOLS_ENV }),
+  );
 }
 
 export async function makeFatDirectory(image: string, target: string): Promise<void> {

@@ -18,7 +18,18 @@ export function restoreToFileCommand(fs: string, output: string, log: string): C
 
 /** Clones a filesystem image file to a partclone stream on stdout. */
 export function cloneToStdoutCommand(fs: string, source: string, log: string): Command {
-  return command(partcloneProgram(fs), ['-q', '-z', CLONEZILLA_BUFFER, '-c', '-s', source, '-o', '-', '-L', log]);
+  return command(partcloneProgram(fs), [
+    '-q',
+    '-z',
+    CLONEZILLA_BUFFER,
+    '-c',
+    '-s',
+    source,
+    '-o',
+    '-',
+    '-L',
+    log,
+  ]);
 }
 
 /** Verifies a partclone stream read from stdin. */
@@ -46,5 +57,8 @@ export function parsePartcloneHeader(bytes: Buffer): PartcloneHeader | undefined
 
 /** Debian 12's partclone reads v1 images and v2 images with CRC32 checksums only. */
 export function isReadableHere(header: PartcloneHeader): boolean {
-  return header.version === '0001' || (header.version === '0002' && (header.checksumMode === CRC32_MODE || header.checksumMode === 0));
+  return (
+    header.version === '0001' ||
+    (header.version === '0002' && (header.checksumMode === CRC32_MODE || header.checksumMode === 0))
+  );
 }
