@@ -113,6 +113,12 @@ function planOverlayBootEdits(inputs: HostRecipeInputs): FileEdit[] {
   }));
 }
 
+/** Only what ends up in the image: the overlay's own path on this machine must not change the key. */
+function overlayEdit(file: OverlayFileSpec, recipe: string): FileEdit {
+  const { path, content, mode, uid, gid } = file;
+  return { path, content, mode, uid, gid, reason: `overlay file for recipe ${recipe}` };
+}
+
 function planRootVariant(
   facts: CleanImageFacts,
   inputs: HostRecipeInputs,
@@ -121,7 +127,7 @@ function planRootVariant(
   if (inputs.rootFiles.length === 0 && inputs.symlinks.length === 0) return undefined;
   const files = [...inputs.rootFiles]
     .sort((a, b) => a.path.localeCompare(b.path))
-    .map((file) => ({ ...file, reason: `overlay file for recipe ${inputs.recipe.name}` }));
+    .map((file) => overlayEdit(file, inputs.recipe.name));
   const symlinks = [...inputs.symlinks].sort((a, b) => a.path.localeCompare(b.path));
   const key = digestOf({
     pipeline: PIPELINE_VERSION,
