@@ -1,0 +1,5 @@
+#!/usr/bin/env -S npx tsx
+import { projectRoot } from '../src/cli/project-root.ts';
+import { sampleCommand } from '../src/cli/sample-command.ts';
+
+process.exitCode = await sampleCommand(process.argv.slice(2), projectRoot());
