@@ -1,11 +1,10 @@
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PartitionImage } from '../clonezilla/read-image.ts';
 import type { CleanImageFacts, HostPlan } from './bake-types.ts';
 import type { BuiltPartition } from './build-partitions.ts';
 import { type Manifest, type ManifestFile, MANIFEST_FILE, renderManifest } from './manifest.ts';
 import { linkOrCopy, stagingDirectory, swapIntoPlace } from './output-directory.ts';
-import { stat } from 'node:fs/promises';
 
 export interface HostPartitions {
   readonly boot: BuiltPartition;
@@ -15,8 +14,8 @@ export interface HostPartitions {
 
 /**
  * Lays out a complete Clonezilla image directory for the host beside the output, then swaps it in.
- * Metadata files are copied unchanged (same disk identifier and table); partition images the plan
- * does not change are hard links to the clean image's files.
+ * Files the plan does not change (metadata: same disk identifier and table; untouched partition
+ * images) are hard links to the clean image's files.
  */
 export async function assembleHostImage(
   outDir: string,
@@ -33,7 +32,7 @@ export async function assembleHostImage(
     const partitionFiles = new Set(facts.image.partitions.flatMap((p) => p.files));
     for (const name of facts.image.files) {
       if (partitionFiles.has(name) || name === MANIFEST_FILE) continue;
-      await copyFile(path.join(facts.image.dir, name), path.join(staging, name));
+      await linkOrCopy(path.join(facts.image.dir, name), path.join(staging, name));
       files[name] = await cleanFileRecord(facts, name);
     }
     for (const partition of facts.image.partitions) {

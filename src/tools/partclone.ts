@@ -3,8 +3,10 @@ import { type Command, command } from '../exec/command.ts';
 /**
  * partclone on plain files. Always pass -L: the default log is under /var/log, which an
  * unprivileged user cannot write. The 10 MiB buffer is what Clonezilla uses, so re-cloned
- * images carry the same checksum grouping as the ones it saves.
+ * images carry the same checksum grouping as the ones it saves. `-f 0`: partclone's progress
+ * thread otherwise sleeps out its refresh interval (about 2 s) before the process may exit.
  */
+const NO_PROGRESS_WAIT = ['-q', '-f', '0'];
 const CLONEZILLA_BUFFER = '10485760';
 
 export function partcloneProgram(fs: string): string {
@@ -13,13 +15,13 @@ export function partcloneProgram(fs: string): string {
 
 /** Restores a partclone stream read from stdin into a new sparse file (-W: a plain file, not a device). */
 export function restoreToFileCommand(fs: string, output: string, log: string): Command {
-  return command(partcloneProgram(fs), ['-q', '-r', '-W', '-s', '-', '-O', output, '-L', log]);
+  return command(partcloneProgram(fs), [...NO_PROGRESS_WAIT, '-r', '-W', '-s', '-', '-O', output, '-L', log]);
 }
 
 /** Clones a filesystem image file to a partclone stream on stdout. */
 export function cloneToStdoutCommand(fs: string, source: string, log: string): Command {
   return command(partcloneProgram(fs), [
-    '-q',
+    ...NO_PROGRESS_WAIT,
     '-z',
     CLONEZILLA_BUFFER,
     '-c',
@@ -34,7 +36,7 @@ export function cloneToStdoutCommand(fs: string, source: string, log: string): C
 
 /** Verifies a partclone stream read from stdin. */
 export function checkImageCommand(log: string): Command {
-  return command('partclone.chkimg', ['-q', '-s', '-', '-L', log]);
+  return command('partclone.chkimg', [...NO_PROGRESS_WAIT, '-s', '-', '-L', log]);
 }
 
 export const PARTCLONE_MAGIC = 'partclone-image';
