@@ -17,13 +17,22 @@ export async function sampleCommand(argv: readonly string[], projectDir: string)
   try {
     const lab = await loadLab(path.join(projectDir, 'recipes/lab.yaml'), { projectDir });
     const clean = lab.image.clean;
-    if (await stat(clean).then(() => true, () => false)) {
+    if (
+      await stat(clean).then(
+        () => true,
+        () => false,
+      )
+    ) {
       process.stderr.write(`Using the clean image at ${clean}.\n`);
     } else {
       await verifyHostTools(SAMPLE_TOOLS);
-      process.stderr.write(`No clean image at ${clean}: building the sample one (a Pi-OS-like disk, firstrun.sh form)…\n`);
+      process.stderr.write(
+        `No clean image at ${clean}: building the sample one (a Pi-OS-like disk, firstrun.sh form)…\n`,
+      );
       await runInterruptibly(() => buildSampleCleanImage(clean));
-      process.stderr.write(`Sample clean image ready at ${clean}. To use a real one, see README "Use your own clean image".\n\n`);
+      process.stderr.write(
+        `Sample clean image ready at ${clean}. To use a real one, see README "Use your own clean image".\n\n`,
+      );
     }
     return await bakeCommand(argv, projectDir);
   } catch (error) {

@@ -142,13 +142,14 @@ function toolError(rendered: string, result: FailedLike): ToolError {
  */
 export async function runPipeline(
   commands: readonly Command[],
-  io: { readonly from: string | Readable },
+  io: { readonly from?: string | Readable } = {},
 ): Promise<void> {
   const stages = commands.map((cmd) => spawnStreaming(cmd, { stdin: 'pipe' }));
   const source = typeof io.from === 'string' ? createReadStream(io.from) : io.from;
   const links = stages.map((stage, index) => {
     const input = index === 0 ? source : stages[index - 1]?.stdout;
-    input?.pipe(stage.stdin);
+    if (input) input.pipe(stage.stdin);
+    else stage.stdin.end();
     stage.stdin.on('error', () => undefined);
     return stage;
   });
@@ -173,8 +174,8 @@ export async function runPipeline(
 export interface StreamingProcess {
   readonly stdin: Writable;
   readonly stdout: Readable;
-  /** Settles when the process exits: rejects with a ToolError unless it exited 0. */
-  readonly done: Promise<void>;
+  /** Settles when the process exits with its stderr: rejects with a ToolError unless it exited 0. */
+  readonly done: Promise<string>;
   kill(): void;
 }
 
@@ -195,6 +196,7 @@ export function spawnStreaming(
   );
   const done = child.then((result) => {
     if (result.failed) throw toolError(formatCommand(cmd), result);
+    return typeof result.stderr === 'string' ? result.stderr : '';
   });
   // With stdin ignored, a closed stand-in keeps the type simple for callers that never write.
   const stdin = child.stdin ?? new PassThrough().end();

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Codec } from '../clonezilla/partition-image-name.ts';
 import { spawnStreaming } from '../exec/run-command.ts';
-import { checkImageCommand, cloneToStdoutCommand } from '../tools/partclone.ts';
+import { ToolError } from '../errors.ts';
+import { CHKIMG_SUCCESS, checkImageCommand, cloneToStdoutCommand } from '../tools/partclone.ts';
 import { zstdCompressCommand } from '../tools/compression.ts';
 import type { MemberStore } from './member-store.ts';
 import { type PackResult, packGzipStream } from './pack-stream.ts';
@@ -35,19 +36,31 @@ export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
   const check = spawnStreaming(checkImageCommand(path.join(request.workDir, `${label}.chkimg.log`)), {
     stdin: 'pipe',
   });
-  check.stdout.resume();
+  let checkReport = '';
+  check.stdout.setEncoding('utf8');
+  check.stdout.on('data', (text: string) => (checkReport = (checkReport + text).slice(-4096)));
   const checkInput = check.stdin;
   checkInput.on('error', () => undefined);
   const packInput = new PassThrough({ highWaterMark: 4 << 20 });
   const copy = teeStream(clone.stdout, [
-    { name: 'partclone.chkimg', stream: checkInput, finishedEarly: check.done },
+    { name: 'partclone.chkimg', stream: checkInput, finishedEarly: check.done.then(() => undefined) },
     { name: 'the compressor', stream: packInput },
   ]);
   const packing =
     request.codec === 'gz'
       ? packGzipStream(packInput, request.output, request.store, request.onBytes)
       : packZstdStream(packInput, request.output, request.onBytes);
-  const steps = [packing, clone.done, check.done, copy] as const;
+  const checked = check.done.then((stderr) => {
+    if (!CHKIMG_SUCCESS.test(checkReport)) {
+      throw new ToolError(
+        'partclone.chkimg did not report a successful check',
+        'partclone.chkimg -s -',
+        'exit 0',
+        `${checkReport}\n${stderr}`,
+      );
+    }
+  });
+  const steps = [packing, clone.done, checked, copy] as const;
   try {
     const [packed] = await Promise.all(steps);
     return packed;

@@ -4,9 +4,10 @@ import { type Command, command } from '../exec/command.ts';
  * partclone on plain files. Always pass -L: the default log is under /var/log, which an
  * unprivileged user cannot write. The 10 MiB buffer is what Clonezilla uses, so re-cloned
  * images carry the same checksum grouping as the ones it saves. `-f 0`: partclone's progress
- * thread otherwise sleeps out its refresh interval (about 2 s) before the process may exit.
+ * thread otherwise sleeps out its refresh interval (about 2 s) before the process may exit; `-B`
+ * keeps that progress output short. Never `-q`: partclone.chkimg -q exits 0 without checking.
  */
-const NO_PROGRESS_WAIT = ['-q', '-f', '0'];
+const NO_PROGRESS_WAIT = ['-f', '0', '-B'];
 const CLONEZILLA_BUFFER = '10485760';
 
 export function partcloneProgram(fs: string): string {
@@ -34,7 +35,9 @@ export function cloneToStdoutCommand(fs: string, source: string, log: string): C
   ]);
 }
 
-/** Verifies a partclone stream read from stdin. */
+export const CHKIMG_SUCCESS = /Checked successfully/;
+
+/** Verifies a partclone stream read from stdin; success is exit 0 and CHKIMG_SUCCESS in its output. */
 export function checkImageCommand(log: string): Command {
   return command('partclone.chkimg', [...NO_PROGRESS_WAIT, '-s', '-', '-L', log]);
 }
