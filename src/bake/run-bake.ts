@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { describeError, UserError } from '../errors.ts';
+import { describeError, InterruptedError, UserError } from '../errors.ts';
+import { interruptionSignal } from '../exec/run-command.ts';
 import { readClonezillaImage } from '../clonezilla/read-image.ts';
 import type { Lab, LabHost } from '../lab/lab-types.ts';
 import { MemberStore } from '../pack/member-store.ts';
@@ -21,6 +22,10 @@ import { planHost } from './plan-host.ts';
 import { prepareHostInputs } from './prepare-host-inputs.ts';
 import { readCleanFacts } from './read-clean-facts.ts';
 import { Workspace } from './workspace.ts';
+import { mapBounded } from './run-bounded.ts';
+
+/** Two hosts at a time keep both cores busy: one host's partclone, checker and packer overlap poorly. */
+const HOSTS_IN_PARALLEL = 2;
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 
@@ -147,8 +152,7 @@ async function bakeHosts(
     onBytes: (raw) => options.reporter.bytes(host, raw),
   });
   try {
-    const outcomes: HostOutcome[] = [];
-    for (const plan of plans) {
+    return await mapBounded(plans, HOSTS_IN_PARALLEL, async (plan): Promise<HostOutcome> => {
       const started = performance.now();
       try {
         let root: BuiltPartition | undefined;
@@ -175,26 +179,26 @@ async function bakeHosts(
             Object.entries(manifest.partitions).map(([device, record]) => [device, record.action]),
           ),
         };
-        outcomes.push(outcome);
         options.reporter.finished(outcome);
+        return outcome;
       } catch (error) {
-        if (isInterruption(error)) throw error;
+        if (isInterruption(error)) throw new InterruptedError(interruptionSignal() ?? 'SIGINT');
         const outcome: HostOutcome = {
           host: plan.host,
           status: 'failed',
           seconds: (performance.now() - started) / 1000,
           error: describeError(error),
         };
-        outcomes.push(outcome);
         options.reporter.finished(outcome);
+        return outcome;
       }
-    }
-    return outcomes;
+    });
   } finally {
     await store.close();
   }
 }
 
+/** After Ctrl-C every failure is a consequence of the interruption, not a host's own failure. */
 function isInterruption(error: unknown): boolean {
-  return error instanceof Error && error.name === 'InterruptedError';
+  return error instanceof InterruptedError || interruptionSignal() !== undefined;
 }

@@ -1,5 +1,5 @@
 import { InterruptedError } from '../errors.ts';
-import { terminateAllChildren } from '../exec/run-command.ts';
+import { interruptAll } from '../exec/run-command.ts';
 
 /**
  * On Ctrl-C or SIGTERM: stop every child tool so the awaiting code unwinds through its `finally`
@@ -10,7 +10,7 @@ export async function runInterruptibly<T>(work: () => Promise<T>): Promise<T> {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (interrupted) return;
     interrupted = signal;
-    terminateAllChildren();
+    interruptAll(signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

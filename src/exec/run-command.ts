@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { execa } from 'execa';
-import { ToolError } from '../errors.ts';
+import { InterruptedError, ToolError } from '../errors.ts';
 import { type Command, formatCommand, formatPipeline } from './command.ts';
 
 /** partclone, debugfs, mkfs.* and sfdisk live in sbin directories that an ordinary user's PATH lacks. */
@@ -40,13 +40,26 @@ const TAIL_LINES = 20;
 const runningChildren = new Set<{ kill: (signal?: NodeJS.Signals) => boolean }>();
 
 function track<T extends Promise<unknown> & { kill: (signal?: NodeJS.Signals) => boolean }>(child: T): T {
+  if (interruptedBy) child.kill('SIGTERM');
   runningChildren.add(child);
   void child.finally(() => runningChildren.delete(child)).catch(() => undefined);
   return child;
 }
 
-export function terminateAllChildren(): void {
+let interruptedBy: string | undefined;
+
+/** After Ctrl-C: stop every running child and refuse to start new ones, so work unwinds at once. */
+export function interruptAll(signal: string): void {
+  interruptedBy = signal;
   for (const child of runningChildren) child.kill('SIGTERM');
+}
+
+export function interruptionSignal(): string | undefined {
+  return interruptedBy;
+}
+
+function refuseIfInterrupted(): void {
+  if (interruptedBy) throw new InterruptedError(interruptedBy);
 }
 
 function tail(text: string): string {
@@ -59,6 +72,7 @@ function environment(cmd: Command): Record<string, string> {
 
 /** Runs one command to completion and returns its output; a failure becomes a ToolError. */
 export async function runCommand(cmd: Command, options: RunOptions = {}): Promise<RunResult> {
+  refuseIfInterrupted();
   const result = await track(
     execa(cmd.program, cmd.args, {
       env: environment(cmd),
@@ -80,6 +94,7 @@ export async function runCommand(cmd: Command, options: RunOptions = {}): Promis
 
 /** Like runCommand, for tools whose stdout is binary (file contents). */
 export async function runCommandForBytes(cmd: Command): Promise<Buffer> {
+  refuseIfInterrupted();
   const result = await track(
     execa(cmd.program, cmd.args, {
       env: environment(cmd),
