@@ -1,14 +1,12 @@
-import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import type { Codec } from '../clonezilla/partition-image-name.ts';
 import { spawnStreaming } from '../exec/run-command.ts';
 import { ToolError } from '../errors.ts';
 import { CHKIMG_SUCCESS, checkImageCommand, cloneToStdoutCommand } from '../tools/partclone.ts';
-import { zstdCompressCommand } from '../tools/compression.ts';
 import type { MemberStore } from './member-store.ts';
 import { type PackResult, packGzipStream } from './pack-stream.ts';
+import { packZstdStream } from './pack-zstd-stream.ts';
 import { teeStream } from './tee-stream.ts';
 
 export interface CloneRequest {
@@ -71,42 +69,4 @@ export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
     await Promise.allSettled(steps);
     throw error;
   }
-}
-
-async function packZstdStream(
-  source: Readable,
-  output: string,
-  onBytes?: (raw: number) => void,
-): Promise<PackResult> {
-  const zstd = spawnStreaming(zstdCompressCommand(), { stdin: 'pipe' });
-  const rawHash = createHash('sha256');
-  let rawBytes = 0;
-  source.on('data', (data: Buffer) => {
-    rawHash.update(data);
-    rawBytes += data.length;
-    onBytes?.(rawBytes);
-  });
-  source.pipe(zstd.stdin);
-  const file = await open(output, 'wx', 0o600);
-  const fileHash = createHash('sha256');
-  let fileBytes = 0;
-  try {
-    for await (const data of zstd.stdout as AsyncIterable<Buffer>) {
-      fileHash.update(data);
-      await file.write(data, 0, data.length, fileBytes);
-      fileBytes += data.length;
-    }
-    await zstd.done;
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  return {
-    rawBytes,
-    rawSha256: rawHash.digest('hex'),
-    fileBytes,
-    fileSha256: fileHash.digest('hex'),
-    chunks: 1,
-    newChunks: 1,
-  };
 }
