@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import type { Codec } from '../clonezilla/partition-image-name.ts';
 import { spawnStreaming } from '../exec/run-command.ts';
 import { ToolError } from '../errors.ts';
