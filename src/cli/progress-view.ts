@@ -1,3 +1,4 @@
+import { createLogUpdate } from 'log-update';
 import type { BakeReporter, HostOutcome } from '../bake/bake-events.ts';
 
 function mib(bytes: number): string {
@@ -26,21 +27,18 @@ export function lineReporter(stream: NodeJS.WritableStream): BakeReporter {
   };
 }
 
-/** A live view redrawn in place: one line per host with its stage and the bytes cloned so far. */
+/** A live view redrawn in place (log-update): one line per host with its stage and bytes cloned. */
 export function liveReporter(stream: NodeJS.WriteStream): BakeReporter & { close(): void } {
+  const render = createLogUpdate(stream);
   const lines = new Map<string, string>();
-  let drawn = 0;
+  const stages = new Map<string, string>();
   let lastDraw = 0;
   const draw = (force = false): void => {
     const now = Date.now();
     if (!force && now - lastDraw < 100) return;
     lastDraw = now;
-    const width = stream.columns || 100;
-    const text = [...lines].map(([host, line]) => `${host.padEnd(8)} ${line}`.slice(0, width - 1));
-    stream.write(`${drawn > 0 ? `\x1b[${drawn}A` : ''}${text.map((line) => `\x1b[2K${line}\n`).join('')}`);
-    drawn = text.length;
+    render([...lines].map(([host, line]) => `${host.padEnd(8)} ${line}`).join('\n'));
   };
-  const stages = new Map<string, string>();
   return {
     stage: (host, stage) => {
       stages.set(host, stage);
@@ -55,7 +53,10 @@ export function liveReporter(stream: NodeJS.WriteStream): BakeReporter & { close
       lines.set(outcome.host, `${outcome.status === 'failed' ? '✗' : '✓'} ${describeOutcome(outcome)}`);
       draw(true);
     },
-    close: () => draw(true),
+    close: () => {
+      draw(true);
+      render.done();
+    },
   };
 }
 
