@@ -16,7 +16,7 @@ export async function digestFile(file: string, cache: Map<string, DigestCacheEnt
   if (cached && cached.size === info.size && cached.mtimeMs === info.mtimeMs && cached.ino === info.ino)
     return cached.sha256;
   const hash = createHash('sha256');
-  for await (const data of createReadStream(file, { highWaterMark: 4 << 20 }) as AsyncIterable<Buffer>)
+  for await (const data of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)
     hash.update(data);
   const sha256 = hash.digest('hex');
   cache.set(file, { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, sha256 });

@@ -57,11 +57,11 @@ export class Workspace {
 
 /** Clonezilla splits one compressed stream into `.aa`, `.ab`… pieces: read them back to back. */
 export function concatenatedPieces(imageDir: string, partition: PartitionImage): PassThrough {
-  const output = new PassThrough({ highWaterMark: 4 << 20 });
+  const output = new PassThrough({ highWaterMark: 1 << 20 });
   void (async () => {
     try {
       for (const file of partition.files) {
-        for await (const data of createReadStream(path.join(imageDir, file), { highWaterMark: 4 << 20 })) {
+        for await (const data of createReadStream(path.join(imageDir, file), { highWaterMark: 1 << 20 })) {
           if (!output.write(data)) await new Promise((resolve) => output.once('drain', resolve));
         }
       }

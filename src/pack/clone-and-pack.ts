@@ -39,7 +39,7 @@ export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
   check.stdout.on('data', (text: string) => (checkReport = (checkReport + text).slice(-4096)));
   const checkInput = check.stdin;
   checkInput.on('error', () => undefined);
-  const packInput = new PassThrough({ highWaterMark: 4 << 20 });
+  const packInput = new PassThrough({ highWaterMark: 1 << 20 });
   const copy = teeStream(clone.stdout, [
     { name: 'partclone.chkimg', stream: checkInput, finishedEarly: check.done.then(() => undefined) },
     { name: 'the compressor', stream: packInput },

@@ -17,9 +17,9 @@ export interface ChunkerLimits {
 }
 
 export const DEFAULT_CHUNK_LIMITS: ChunkerLimits = {
-  minSize: 256 * 1024,
-  averageWordBits: 18,
-  maxSize: 4 * 1024 * 1024,
+  minSize: 128 * 1024,
+  averageWordBits: 17,
+  maxSize: 2 * 1024 * 1024,
 };
 
 const WORD = 4;

@@ -11,7 +11,8 @@ const gunzipAsync = promisify(gunzip);
 
 /** pigz --fast is level 1; a whole-image tool pays this per byte, we pay it per new chunk. */
 const GZIP_LEVEL = 1;
-const IN_FLIGHT = 4;
+/** Two chunks compressing at once per stream: with two hosts in parallel that fills two cores. */
+const IN_FLIGHT = 2;
 
 export interface PackResult {
   readonly rawBytes: number;
