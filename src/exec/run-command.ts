@@ -70,15 +70,17 @@ function environment(cmd: Command): Record<string, string> {
   return { ...cmd.env, PATH: toolSearchPath(cmd.env?.PATH) };
 }
 
+/** What every child gets: the tool path, its own cwd, and no throwing (we build the error). */
+function baseOptions(cmd: Command) {
+  return { env: environment(cmd), cwd: cmd.cwd, reject: false, stripFinalNewline: false } as const;
+}
+
 /** Runs one command to completion and returns its output; a failure becomes a ToolError. */
 export async function runCommand(cmd: Command, options: RunOptions = {}): Promise<RunResult> {
   refuseIfInterrupted();
   const result = await track(
     execa(cmd.program, cmd.args, {
-      env: environment(cmd),
-      cwd: cmd.cwd,
-      reject: false,
-      stripFinalNewline: false,
+      ...baseOptions(cmd),
       encoding: 'utf8',
       ...stdinOption(options),
       stdout: options.outputFile ? { file: options.outputFile } : 'pipe',
@@ -96,14 +98,7 @@ export async function runCommand(cmd: Command, options: RunOptions = {}): Promis
 export async function runCommandForBytes(cmd: Command): Promise<Buffer> {
   refuseIfInterrupted();
   const result = await track(
-    execa(cmd.program, cmd.args, {
-      env: environment(cmd),
-      cwd: cmd.cwd,
-      reject: false,
-      stdin: 'ignore',
-      encoding: 'buffer',
-      stripFinalNewline: false,
-    }),
+    execa(cmd.program, cmd.args, { ...baseOptions(cmd), stdin: 'ignore', encoding: 'buffer' }),
   );
   if (result.failed) {
     throw toolError(formatCommand(cmd), {
@@ -201,9 +196,7 @@ export function spawnStreaming(
 ): StreamingProcess {
   const child = track(
     execa(cmd.program, cmd.args, {
-      env: environment(cmd),
-      cwd: cmd.cwd,
-      reject: false,
+      ...baseOptions(cmd),
       buffer: { stdout: false, stderr: true },
       stdin: options.stdin === 'pipe' ? 'pipe' : 'ignore',
       stdout: 'pipe',
