@@ -13,7 +13,7 @@ import { pseudoRandomBytes } from '../../src/sample/pseudo-random-bytes.ts';
 import { cachedEntry, hashInputs } from './fixture-cache.ts';
 import { attachLoop } from './loop-device.ts';
 import { checkPartitionImage, listPartitionImages } from './partition-images.ts';
-import { runOcsSr } from './run-ocs-sr.ts';
+import { newOcsSrLogPath, runOcsSr } from './run-ocs-sr.ts';
 import { makeTempDir } from './temp-dir.ts';
 
 export const needsRoot = true;
@@ -104,20 +104,23 @@ async function loadOrBuild(variant: FixtureVariant): Promise<SavedCleanImage> {
   };
 }
 
-/** Anything that changes the fixture's bytes: the sample generator, this builder, the Clonezilla tools. */
+/** Bump when the build steps change the saved image in a way the inputs below do not show. */
+const BUILD_STEPS_VERSION = 1;
+
+/** What decides a fixture's content: the sample generator, the variant, the Clonezilla tools. */
 async function cacheKey(variant: FixtureVariant): Promise<string> {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const sampleDir = path.resolve(here, '../../src/sample');
-  const sources = [
-    ...(await readdir(sampleDir)).sort().map((name) => path.join(sampleDir, name)),
-    path.join(here, 'clonezilla-fixtures.ts'),
-  ];
+  const sampleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/sample');
+  const sources = (await readdir(sampleDir)).sort().map((name) => path.join(sampleDir, name));
   const versions = await runCommand(
     command('dpkg-query', ['-W', '-f', '${Version} ', 'clonezilla', 'partclone']),
   )
     .then((result) => result.stdout)
     .catch(() => readFile('/usr/sbin/ocs-sr', 'utf8'));
-  return hashInputs([variant, versions, ...(await Promise.all(sources.map((file) => readFile(file))))]);
+  return hashInputs([
+    JSON.stringify({ variant, spec: VARIANTS[variant], IMAGE_NAME, BUILD_STEPS_VERSION }),
+    versions,
+    ...(await Promise.all(sources.map((file) => readFile(file)))),
+  ]);
 }
 
 async function buildFixture(variant: FixtureVariant, buildDir: string): Promise<void> {
@@ -133,6 +136,7 @@ async function buildFixture(variant: FixtureVariant, buildDir: string): Promise<
     const imageRoot = path.join(buildDir, 'imgroot');
     await mkdir(imageRoot);
 
+    const logFile = await newOcsSrLogPath(`save-${variant}`);
     const loop = await attachLoop(diskFile);
     try {
       await runOcsSr(
@@ -149,7 +153,7 @@ async function buildFixture(variant: FixtureVariant, buildDir: string): Promise<
           '-batch',
           '-nogui',
         ].concat(['savedisk', IMAGE_NAME, loop.name]),
-        { logFile: path.join(temp.path, 'ocs-sr-save.log'), mustPrint: [SAVE_CHECKED] },
+        { logFile, mustPrint: [SAVE_CHECKED], timeoutSeconds: 600 },
       );
     } finally {
       await loop.detach();
@@ -159,7 +163,7 @@ async function buildFixture(variant: FixtureVariant, buildDir: string): Promise<
     await verifyImage(path.join(imageRoot, IMAGE_NAME), spec, device, temp.path);
 
     await rename(diskFile, path.join(buildDir, 'sample.img'));
-    await rename(path.join(temp.path, 'ocs-sr-save.log'), path.join(buildDir, 'ocs-sr-save.log'));
+    await rename(logFile, path.join(buildDir, 'ocs-sr-save.log'));
     const diskFacts = { diskId: disk.diskId, sectors: disk.sectors, boot: disk.boot, root: disk.root };
     await writeFile(
       path.join(buildDir, 'fixture.json'),

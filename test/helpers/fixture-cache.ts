@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { withSlot } from './dir-lock.ts';
+import { isProcessAlive } from './temp-dir.ts';
 
 /*
  * One directory per key, built once per machine and shared by every ava worker. A mkdir lock keeps
@@ -28,8 +29,8 @@ export async function cachedEntry(
   await withSlot(`${entryDir}.lock`, 1, LOCK_WAIT_MS, async () => {
     if (await isIntact(entryDir)) return;
     await rm(entryDir, { recursive: true, force: true });
+    await removeAbandonedBuilds(entryDir);
     const buildDir = `${entryDir}.building-${process.pid}`;
-    await rm(buildDir, { recursive: true, force: true });
     await mkdir(buildDir);
     try {
       await build(buildDir);
@@ -42,6 +43,18 @@ export async function cachedEntry(
     }
   });
   return entryDir;
+}
+
+/** Build dirs of processes that died mid-build (a killed worker never reaches its catch). */
+async function removeAbandonedBuilds(entryDir: string): Promise<void> {
+  const prefix = `${path.basename(entryDir)}.building-`;
+  for (const name of await readdir(path.dirname(entryDir))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (pid === process.pid || !isProcessAlive(pid)) {
+      await rm(path.join(path.dirname(entryDir), name), { recursive: true, force: true });
+    }
+  }
 }
 
 async function listFiles(dir: string, relative = ''): Promise<string[]> {
@@ -83,7 +96,9 @@ async function isIntact(dir: string): Promise<boolean> {
   if (verified.has(dir)) return true;
   const manifest = await readFile(path.join(dir, MANIFEST), 'utf8').catch(() => undefined);
   if (manifest === undefined) return false;
-  const intact = JSON.stringify(await digestFiles(dir), null, 2) === manifest;
+  // An entry being replaced by another process can lose files while they are read.
+  const digests = await digestFiles(dir).catch(() => undefined);
+  const intact = digests !== undefined && JSON.stringify(digests, null, 2) === manifest;
   if (intact) verified.add(dir);
   return intact;
 }

@@ -12,7 +12,7 @@ import {
   statExt4,
 } from './disk-readers.ts';
 import { attachLoop } from './loop-device.ts';
-import { runOcsSr } from './run-ocs-sr.ts';
+import { newOcsSrLogPath, runOcsSr } from './run-ocs-sr.ts';
 import { makeTempDir } from './temp-dir.ts';
 
 export const needsRoot = true;
@@ -27,6 +27,8 @@ export interface RestoreRequest {
   readonly diskFile: string;
   /** Default: the size the image records (`Disk /dev/X: Ns` in X-pt.parted). */
   readonly diskSizeBytes?: number;
+  /** For ocs-sr itself, not counting the wait for a free ocs-sr slot. Default 300. */
+  readonly timeoutSeconds?: number;
 }
 
 export interface RestoredDisk {
@@ -61,6 +63,7 @@ export async function restoreImageToDisk(request: RestoreRequest): Promise<Resto
     await writeFile(request.diskFile, '');
     await truncate(request.diskFile, size);
 
+    const logFile = await newOcsSrLogPath(`restore-${request.imageName}`);
     const loop = await attachLoop(request.diskFile);
     let log: string;
     try {
@@ -72,7 +75,7 @@ export async function restoreImageToDisk(request: RestoreRequest): Promise<Resto
             name,
             loop.name,
           ]),
-          { logFile: path.join(temp.path, 'ocs-sr-restore.log'), timeoutSeconds: 300 },
+          { logFile, timeoutSeconds: request.timeoutSeconds ?? 300 },
         );
       } finally {
         await stopSync();
@@ -83,10 +86,9 @@ export async function restoreImageToDisk(request: RestoreRequest): Promise<Resto
     const partitions = (await readFile(path.join(sourceDir, 'parts'), 'utf8')).trim().split(/\s+/).length;
     const restored = log.match(RESTORED)?.length ?? 0;
     if (restored !== partitions) {
-      throw new Error(
-        `ocs-sr restored ${restored} of ${partitions} partitions (log: ${temp.path}/ocs-sr-restore.log)`,
-      );
+      throw new Error(`ocs-sr restored ${restored} of ${partitions} partitions (full log: ${logFile})`);
     }
+    await rm(logFile, { force: true });
     done = true;
     return restoredDisk(request.diskFile, log, () => temp.remove());
   } finally {

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ToolError } from '../../src/errors.ts';
@@ -34,6 +34,13 @@ const TIMEOUT_EXIT = 124;
 const SLOTS = Math.max(1, os.availableParallelism());
 const SLOT_PREFIX = path.join(os.tmpdir(), 'pi-lab-locks', 'ocs-sr');
 const SLOT_WAIT_MS = 30 * 60 * 1000;
+
+/** Outside any temp dir that is removed on failure, so that a failed run can still be read. */
+export async function newOcsSrLogPath(label: string): Promise<string> {
+  const dir = path.join(os.tmpdir(), 'pi-lab-logs');
+  await mkdir(dir, { recursive: true });
+  return path.join(dir, `ocs-sr-${label}-${process.pid}-${Date.now()}.log`);
+}
 
 export interface OcsSrOptions {
   /** Full output goes here, whatever happens. */
