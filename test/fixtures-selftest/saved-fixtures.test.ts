@@ -6,7 +6,8 @@ import { checkPartitionImage, listPartitionImages } from '../helpers/partition-i
 import { skipUnlessRoot } from '../helpers/root-only.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
-const rootTest = skipUnlessRoot(test);
+// Serial: each build reports as soon as it is done (ava fails a run that reports nothing for its timeout).
+const rootTest = skipUnlessRoot(test.serial);
 
 interface Expected {
   readonly device: RegExp;

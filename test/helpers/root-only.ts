@@ -1,4 +1,4 @@
-import type { ImplementationFn, TestFn } from 'ava';
+import type { ImplementationFn } from 'ava';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -8,9 +8,14 @@ export const NEEDS_ROOT_REASON = 'needs root: loop devices, partition nodes and 
  * Declares a test that runs only as root (here and in CI); elsewhere it is skipped with the reason
  * in its title, so a non-root run says what it did not check.
  */
-export function skipUnlessRoot<Context>(test: TestFn<Context>) {
-  return (title: string, implementation: ImplementationFn<[], Context>): void => {
-    if (isRoot) test(title, implementation);
-    else test.skip(`${title} (${NEEDS_ROOT_REASON})`, implementation);
+type Declare<Context> = (title: string, implementation: ImplementationFn<[], Context>) => void;
+
+/** Takes `test` or `test.serial`. */
+export function skipUnlessRoot<Context>(
+  declare: Declare<Context> & { skip: Declare<Context> },
+): Declare<Context> {
+  return (title, implementation) => {
+    if (isRoot) declare(title, implementation);
+    else declare.skip(`${title} (${NEEDS_ROOT_REASON})`, implementation);
   };
 }
