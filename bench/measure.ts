@@ -37,6 +37,7 @@ export interface TimedRun {
   readonly stderr: string;
   readonly tree?: {
     readonly peakTreeRssBytes: number;
+    readonly peakTreeRssWithoutForksBytes: number;
     readonly peakTreePssBytes: number;
     readonly samplerCpuSeconds: number;
     readonly programs: readonly ProgramTime[];
@@ -105,6 +106,7 @@ export async function runTimed(
       ? {
           tree: {
             peakTreeRssBytes: summary.peakTreeRssBytes,
+            peakTreeRssWithoutForksBytes: summary.peakTreeRssWithoutForksBytes,
             peakTreePssBytes: summary.peakTreePssBytes,
             samplerCpuSeconds: summary.samplerCpuSeconds,
             programs: summarizePrograms(summary, child.pid),
@@ -134,6 +136,8 @@ export interface BakeRun {
   readonly commandLine: string;
   /** Max over the samples of the summed RSS of the bake process and its descendants. */
   readonly peakTreeRssBytes?: number;
+  /** The same without children caught between fork and exec (they share the parent's pages). */
+  readonly peakTreeRssWithoutForksBytes?: number;
   /** The same with shared pages counted once (PSS). */
   readonly peakTreePssBytes?: number;
   /** CPU the bench spent sampling /proc during this bake (it competes with the bake). */
@@ -204,6 +208,7 @@ export async function runBake(
     ...(run.tree
       ? {
           peakTreeRssBytes: run.tree.peakTreeRssBytes,
+          peakTreeRssWithoutForksBytes: run.tree.peakTreeRssWithoutForksBytes,
           peakTreePssBytes: run.tree.peakTreePssBytes,
           samplerCpuSeconds: run.tree.samplerCpuSeconds,
           programs: run.tree.programs.slice(0, 15),

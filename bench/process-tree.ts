@@ -16,6 +16,11 @@ export interface SeenProcess {
 export interface TreeSummary {
   readonly samples: number;
   readonly peakTreeRssBytes: number;
+  /**
+   * The same sum leaving out children caught between fork and exec: their RSS is the parent's
+   * pages, shared copy-on-write, so the plain sum counts those pages twice.
+   */
+  readonly peakTreeRssWithoutForksBytes: number;
   /** Seconds since sampling started at which the peak was seen. */
   readonly peakAt: number;
   /** The same sum with shared pages split between their sharers (PSS), so counted once. */
@@ -94,11 +99,11 @@ export class TreeSampler {
   private readonly timer: NodeJS.Timeout;
   private samples = 0;
   private peak = 0;
+  private peakWithoutForks = 0;
   private peakAt = 0;
   private peakPss = 0;
   private lastPssAt = Number.NEGATIVE_INFINITY;
   private cpuMicros = 0;
-  private rootArgv: readonly string[] = [];
 
   private constructor(
     private readonly rootPid: number,
@@ -117,6 +122,7 @@ export class TreeSampler {
     return {
       samples: this.samples,
       peakTreeRssBytes: this.peak,
+      peakTreeRssWithoutForksBytes: this.peakWithoutForks,
       peakAt: this.peakAt,
       peakTreePssBytes: this.peakPss,
       samplerCpuSeconds: this.cpuMicros / 1e6,
@@ -134,35 +140,41 @@ export class TreeSampler {
   private takeSample(): void {
     const now = (performance.now() - this.started) / 1000;
     const children = new Map<number, ProcStat[]>();
-    let root: ProcStat | undefined;
+    const byPid = new Map<number, ProcStat>();
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
       const stat = readStat(Number(name));
       if (!stat) continue;
-      if (stat.pid === this.rootPid) root = stat;
+      byPid.set(stat.pid, stat);
       const siblings = children.get(stat.ppid);
       if (siblings) siblings.push(stat);
       else children.set(stat.ppid, [stat]);
     }
-    if (!root) return;
+    const root = byPid.get(this.rootPid);
+    // Right after spawn the root may still be a copy of this process, not yet the program asked for.
+    if (!root || isForkBeforeExec(root, byPid)) return;
     this.samples++;
     let total = 0;
+    let withoutForks = 0;
     const live: ProcStat[] = [];
     const queue = [root];
     for (let next = queue.pop(); next; next = queue.pop()) {
       queue.push(...(children.get(next.pid) ?? []));
       if (next.state === 'Z') continue; // exited, not yet reaped: holds no memory
       const bytes = next.rssPages * PAGE_BYTES;
+      const forked = next !== root && isForkBeforeExec(next, byPid);
       total += bytes;
+      if (!forked) withoutForks += bytes;
       live.push(next);
-      this.record(next, bytes, now);
+      this.record(next, bytes, now, forked);
     }
     if (total > this.peak) {
       this.peak = total;
       this.peakAt = now;
     }
-    // smaps_rollup walks the page tables (~15 ms for a 250 MB node): only near the RSS peak, twice a second.
-    if (total >= 0.9 * this.peak && now - this.lastPssAt >= 0.5) {
+    this.peakWithoutForks = Math.max(this.peakWithoutForks, withoutForks);
+    // smaps_rollup walks the page tables (~15 ms for a 250 MB node): only near the RSS peak, once a second.
+    if (total >= 0.9 * this.peak && now - this.lastPssAt >= 1) {
       this.lastPssAt = now;
       this.peakPss = Math.max(
         this.peakPss,
@@ -171,8 +183,8 @@ export class TreeSampler {
     }
   }
 
-  private record(stat: ProcStat, rssBytes: number, now: number): void {
-    const key = `${stat.pid}:${stat.startTime}:${stat.comm}`;
+  private record(stat: ProcStat, rssBytes: number, now: number, forked: boolean): void {
+    const key = `${stat.pid}:${stat.startTime}:${stat.comm}:${forked ? 'fork' : 'exec'}`;
     const known = this.seen.get(key);
     if (known) {
       known.lastSeen = now;
@@ -180,9 +192,6 @@ export class TreeSampler {
       return;
     }
     const argv = readArgv(stat.pid);
-    if (stat.pid === this.rootPid) this.rootArgv = argv;
-    // A child caught between fork and exec still shows the parent's argv (and shares its pages).
-    const forked = stat.pid !== this.rootPid && argv.join('\0') === this.rootArgv.join('\0');
     this.seen.set(key, {
       pid: stat.pid,
       program: forked ? '(fork before exec)' : argv[0] ? path.basename(argv[0]) : stat.comm,
@@ -192,6 +201,13 @@ export class TreeSampler {
       maxRssBytes: rssBytes,
     });
   }
+}
+
+/** A child between fork and exec still has its parent's name and argv (and shares its pages). */
+function isForkBeforeExec(stat: ProcStat, byPid: ReadonlyMap<number, ProcStat>): boolean {
+  const parent = byPid.get(stat.ppid);
+  if (!parent || parent.comm !== stat.comm) return false;
+  return readArgv(stat.pid).join('\0') === readArgv(parent.pid).join('\0');
 }
 
 export interface ProgramTime {

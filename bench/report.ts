@@ -53,10 +53,12 @@ export interface BenchReport {
     readonly rebakeSeconds: number;
     readonly baselineSeconds: number;
     readonly peakTreeRssBytes: number;
+    readonly peakTreeRssWithoutForksBytes: number;
     readonly peakTreePssBytes: number;
     readonly nodeMaxRssBytes: number;
   };
   readonly peakTreeRssBytesMax: number;
+  readonly peakTreeRssWithoutForksBytesMax: number;
   readonly peakTreePssBytesMax: number;
   readonly nodeMaxRssBytesMax: number;
   readonly ratios: { readonly marginalNodeOfBaseline: number; readonly fullOfBaselineTimesHosts: number };
@@ -74,6 +76,7 @@ export interface BenchReport {
     readonly rebake: number;
     readonly baseline: number;
     readonly peakTreeRssBytes: number;
+    readonly peakTreeRssWithoutForksBytes: number;
     readonly peakTreePssBytes: number;
     readonly nodeMaxRssBytes: number;
     readonly samplerCpuSeconds: number;
@@ -107,6 +110,7 @@ export function buildReport(
   const baselineSeconds = pick((r) => r.baseline.seconds);
   const rebakeSeconds = pick((r) => r.rebake.seconds);
   const peaks = runs.map((r) => r.full.peakTreeRssBytes ?? Number.NaN);
+  const withoutForks = runs.map((r) => r.full.peakTreeRssWithoutForksBytes ?? Number.NaN);
   const pss = runs.map((r) => r.full.peakTreePssBytes ?? Number.NaN);
   const nodeRss = runs.map((r) => r.full.nodeMaxRssBytes ?? Number.NaN);
   const peakMax = Math.max(...peaks);
@@ -143,10 +147,12 @@ export function buildReport(
       rebakeSeconds,
       baselineSeconds,
       peakTreeRssBytes: median(peaks),
+      peakTreeRssWithoutForksBytes: median(withoutForks),
       peakTreePssBytes: median(pss),
       nodeMaxRssBytes: median(nodeRss),
     },
     peakTreeRssBytesMax: peakMax,
+    peakTreeRssWithoutForksBytesMax: Math.max(...withoutForks),
     peakTreePssBytesMax: Math.max(...pss),
     nodeMaxRssBytesMax: Math.max(...nodeRss),
     ratios: {
@@ -197,6 +203,7 @@ export function buildReport(
       rebake: r.rebake.seconds,
       baseline: r.baseline.seconds,
       peakTreeRssBytes: r.full.peakTreeRssBytes ?? Number.NaN,
+      peakTreeRssWithoutForksBytes: r.full.peakTreeRssWithoutForksBytes ?? Number.NaN,
       peakTreePssBytes: r.full.peakTreePssBytes ?? Number.NaN,
       nodeMaxRssBytes: r.full.nodeMaxRssBytes ?? Number.NaN,
       samplerCpuSeconds: r.full.samplerCpuSeconds ?? Number.NaN,
@@ -256,6 +263,12 @@ export function renderReport(report: BenchReport): string {
         megabytes(m.peakTreeRssBytes),
         megabytes(report.peakTreeRssBytesMax),
         report.perRun.map((r) => megabytes(r.peakTreeRssBytes)).join(' '),
+      ],
+      [
+        '  the same without forks before exec',
+        megabytes(m.peakTreeRssWithoutForksBytes),
+        megabytes(report.peakTreeRssWithoutForksBytesMax),
+        report.perRun.map((r) => megabytes(r.peakTreeRssWithoutForksBytes)).join(' '),
       ],
       [
         'peak PSS, bake process tree (sum)',

@@ -36,6 +36,8 @@ import {
  */
 
 const rootTest = skipUnlessRoot(test);
+/** ocs-sr takes 45-90 s on an idle machine, several times that on a busy one. */
+const RESTORE_TIMEOUT_SECONDS = 540;
 
 interface Baked {
   readonly image: SavedCleanImage;
@@ -74,6 +76,7 @@ rootTest('pi1 restored by real ocs-sr: hostname, config.txt, marker, key-only SS
     imageRoot: outDir,
     imageName: 'pi1',
     diskFile: path.join(temp.path, 'pi1.img'),
+    timeoutSeconds: RESTORE_TIMEOUT_SECONDS,
   });
   t.teardown(() => restored.cleanup());
   const cleanBoot = bootOf(image);

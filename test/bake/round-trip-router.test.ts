@@ -19,6 +19,8 @@ import {
 /* The router pi0 of the sample lab, baked from the firstrun-8192-cm5 fixture and restored by real ocs-sr. */
 
 const rootTest = skipUnlessRoot(test);
+/** ocs-sr takes 45-90 s on an idle machine, several times that on a busy one. */
+const RESTORE_TIMEOUT_SECONDS = 540;
 
 rootTest(
   'pi0 restored by real ocs-sr: DHCP, LAN address, forwarding, NAT, setup unit, key-only SSH',
@@ -34,6 +36,7 @@ rootTest(
       imageRoot: outDir,
       imageName: 'pi0',
       diskFile: path.join(temp.path, 'pi0.img'),
+      timeoutSeconds: RESTORE_TIMEOUT_SECONDS,
     });
     t.teardown(() => restored.cleanup());
     const cleanBoot = `${image.disk.path}@@${image.disk.boot.startSector * 512}`;

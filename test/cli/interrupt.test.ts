@@ -4,8 +4,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
 import { makeSampleDisk } from '../../src/sample/make-sample-disk.ts';
 import { pseudoRandomBytes } from '../../src/sample/pseudo-random-bytes.ts';
-import { cliOutput, type CliResult, runBakeCli, runImportCli, SAMPLE_LAB_FILE } from '../helpers/bake-cli.ts';
+import {
+  cliOutput,
+  type CliResult,
+  runBakeCli,
+  runImportCli,
+  SAMPLE_LAB_FILE,
+  statusByHost,
+} from '../helpers/bake-cli.ts';
 import { bakeLeftovers, contentOf, makeProjectCopy, snapshotTree } from '../helpers/output-tree.ts';
+import { checkAllPartitionImages } from '../helpers/partition-files.ts';
 import { processesOf } from '../helpers/process-table.ts';
 import { killGroup, runTool } from '../helpers/spawn-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
@@ -77,47 +85,79 @@ function bakeBaseline(): Promise<Baseline> {
   return baseline;
 }
 
+/** Bytes and modes of the host image dirs (not the bake's own dot files: cache, lock, scratch). */
+async function hostImages(outDir: string): Promise<Record<string, string>> {
+  return Object.fromEntries(
+    Object.entries(contentOf(await snapshotTree(outDir))).filter(([name]) => !name.startsWith('.')),
+  );
+}
+
 type Trigger = (pid: number, stderr: () => string) => Promise<void>;
 
-async function interruptedBakeKeepsPrevious(t: ExecutionContext, trigger: Trigger): Promise<void> {
+interface Interrupted {
+  readonly result: CliResult;
+  readonly outDir: string;
+  readonly args: readonly string[];
+  readonly before: Record<string, string>;
+}
+
+/** A bake of pi0 and pi1 into a copy of the baseline output, stopped by `trigger`. */
+async function interruptedBake(trigger: Trigger): Promise<Interrupted> {
   const { cleanDir, project, outDir: baseOut } = await bakeBaseline();
   const temp = await makeTempDir();
   temps.push(temp);
   const outDir = path.join(temp.path, 'images');
   await runTool('cp', ['-a', baseOut, outDir]);
-  const before = contentOf(await snapshotTree(outDir));
-  delete before['.bake-cache.json'];
+  const before = await hostImages(outDir);
 
   let stderr = '';
-  let pid = 0;
   let triggered: Promise<void> | undefined;
-  const running = runBakeCli(['pi0', 'pi1', '--lab', SAMPLE_LAB_FILE, '--clean', cleanDir, '--out', outDir], {
+  const args = ['pi0', 'pi1', '--lab', SAMPLE_LAB_FILE, '--clean', cleanDir, '--out', outDir];
+  const running = runBakeCli(args, {
     projectDir: project,
-    onSpawn: (childPid) => {
-      pid = childPid;
-      triggered = trigger(childPid, () => stderr);
+    onSpawn: (pid) => {
+      triggered = trigger(pid, () => stderr);
     },
     onStderr: (text) => (stderr += text),
   });
   const result: CliResult = await running;
   await triggered;
-  t.log(`stderr before the end:\n${result.stderr}`);
+  return { result, outDir, args, before };
+}
+
+async function interruptedBakeKeepsPrevious(t: ExecutionContext, trigger: Trigger): Promise<Interrupted> {
+  const interrupted = await interruptedBake(trigger);
+  const { result, outDir, before } = interrupted;
+  const pid = result.pid;
 
   t.false(result.timedOut, cliOutput(result));
   t.is(result.exitCode, 130, cliOutput(result));
   t.regex(result.stderr, /Interrupted/);
   t.false(/: baked /.test(result.stderr), `no host finished baking after Ctrl-C:\n${result.stderr}`);
-  const after = contentOf(await snapshotTree(outDir));
-  delete after['.bake-cache.json'];
-  t.deepEqual(after, before, 'previous images byte-identical');
+  t.deepEqual(await hostImages(outDir), before, 'previous images byte-identical');
   t.deepEqual(await bakeLeftovers(outDir), []);
   await sleep(200);
-  const left = await processesOf(pid, temp.path);
+  const left = await processesOf(pid, path.dirname(outDir));
   t.deepEqual(
     left.map((p) => `${p.pid} ${p.command}`),
     [],
     'no partclone, debugfs or compressor left running',
   );
+  return interrupted;
+}
+
+/** Re-running is always safe: the same bake, run again to the end, bakes both hosts and leaves nothing behind. */
+async function rerunCompletes(t: ExecutionContext, { outDir, args }: Interrupted): Promise<void> {
+  const { project } = await bakeBaseline();
+  const again = await runBakeCli([...args, '--json'], { projectDir: project });
+  t.is(again.exitCode, 0, cliOutput(again));
+  t.deepEqual(statusByHost(again), { pi0: 'baked', pi1: 'baked' });
+  t.deepEqual(await bakeLeftovers(outDir), []);
+  for (const host of ['pi0', 'pi1']) {
+    for (const checked of await checkAllPartitionImages(path.join(outDir, host), path.dirname(outDir))) {
+      t.true(checked.ok, `${host} ${checked.files.join(' ')}: ${checked.report}`);
+    }
+  }
 }
 
 /** Polls until `found` holds or the bake has clearly ended; then sends the signal. */
@@ -138,13 +178,14 @@ async function when(found: () => Promise<boolean> | boolean, signal: () => void,
 }
 
 test('SIGINT to the bake once it prints its first stage: exit 130, previous images intact, no leftovers', async (t) => {
-  await interruptedBakeKeepsPrevious(t, (pid, stderr) =>
+  const interrupted = await interruptedBakeKeepsPrevious(t, (pid, stderr) =>
     when(
       () => /^pi[01]: (root filesystem|boot partition)$/m.test(stderr()),
       () => process.kill(pid, 'SIGINT'),
       pid,
     ),
   );
+  await rerunCompletes(t, interrupted);
 });
 
 test('Ctrl-C (SIGINT to the process group) while partclone clones an edited fs: same guarantees', async (t) => {
@@ -155,4 +196,21 @@ test('Ctrl-C (SIGINT to the process group) while partclone clones an edited fs: 
       pid,
     ),
   );
+});
+
+test('a bake killed with SIGKILL mid-way: previous images intact; the next bake cleans up and completes', async (t) => {
+  const interrupted = await interruptedBake((pid) =>
+    when(
+      async () => (await processesOf(pid)).some((p) => /^partclone\.\w+ .*-c /.test(p.command)),
+      () => killGroup(pid, 'SIGKILL'),
+      pid,
+    ),
+  );
+  t.is(interrupted.result.signal, 'SIGKILL', cliOutput(interrupted.result));
+  t.deepEqual(
+    await hostImages(interrupted.outDir),
+    interrupted.before,
+    'previous images byte-identical: a host is swapped in by rename only',
+  );
+  await rerunCompletes(t, interrupted);
 });

@@ -5,7 +5,12 @@ import { makeSampleDisk } from '../../src/sample/make-sample-disk.ts';
 import { cliOutput, runBakeCli, runImportCli, SAMPLE_LAB_FILE } from '../helpers/bake-cli.ts';
 import { savedCleanImage } from '../helpers/clonezilla-fixtures.ts';
 import { snapshotTree } from '../helpers/output-tree.ts';
-import { checkAllPartitionImages, readFatString, restorePartitionFiles, statExt4Entry } from '../helpers/partition-files.ts';
+import {
+  checkAllPartitionImages,
+  readFatString,
+  restorePartitionFiles,
+  statExt4Entry,
+} from '../helpers/partition-files.ts';
 import { skipUnlessRoot } from '../helpers/root-only.ts';
 import { runTool } from '../helpers/spawn-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
@@ -20,7 +25,9 @@ const NOBODY = { uid: 65534, gid: 65534 };
 const USER_PATH = '/usr/local/bin:/usr/bin:/bin';
 
 /** A temp dir owned by nobody (makeTempDir's dir is root's, mode 0700), with a HOME inside. */
-async function nobodysDir(t: { teardown: (fn: () => Promise<void>) => void }): Promise<{ temp: TempDir; home: string }> {
+async function nobodysDir(t: {
+  teardown: (fn: () => Promise<void>) => void;
+}): Promise<{ temp: TempDir; home: string }> {
   const temp = await makeTempDir();
   t.teardown(() => temp.remove());
   const home = path.join(temp.path, 'home');
@@ -43,10 +50,13 @@ rootTest('nobody bakes the router and a node: outputs are nobody’s, images rig
   await runTool('chown', ['-R', `${NOBODY.uid}:${NOBODY.gid}`, clean]);
   const outDir = path.join(temp.path, 'images');
 
-  const result = await runBakeCli(['pi0', 'pi1', '--lab', SAMPLE_LAB_FILE, '--clean', clean, '--out', outDir], {
-    asUser: NOBODY,
-    env: { HOME: home, PATH: USER_PATH },
-  });
+  const result = await runBakeCli(
+    ['pi0', 'pi1', '--lab', SAMPLE_LAB_FILE, '--clean', clean, '--out', outDir],
+    {
+      asUser: NOBODY,
+      env: { HOME: home, PATH: USER_PATH },
+    },
+  );
   t.is(result.exitCode, 0, cliOutput(result));
   t.deepEqual(await ownersUnder(outDir), [], 'everything written belongs to nobody');
   for (const host of ['pi0', 'pi1']) {
@@ -59,14 +69,21 @@ rootTest('nobody bakes the router and a node: outputs are nobody’s, images rig
       const files = await restorePartitionFiles(imageDir, scratch.path);
       t.regex(await readFatString(files.boot, 'firstrun.sh'), new RegExp(`set_hostname ${host}\\n`));
       // Ownership inside the image does not depend on who baked it.
-      t.like(await statExt4Entry(files.root, 'etc/ssh/sshd_config.d/10-key-only.conf'), { uid: 0, gid: 0, mode: 0o644 });
+      t.like(await statExt4Entry(files.root, 'etc/ssh/sshd_config.d/10-key-only.conf'), {
+        uid: 0,
+        gid: 0,
+        mode: 0o644,
+      });
       if (host === 'pi0') {
-        t.like(await statExt4Entry(files.root, 'etc/NetworkManager/system-connections/lab-lan.nmconnection'), {
-          type: 'regular',
-          uid: 0,
-          gid: 0,
-          mode: 0o600,
-        });
+        t.like(
+          await statExt4Entry(files.root, 'etc/NetworkManager/system-connections/lab-lan.nmconnection'),
+          {
+            type: 'regular',
+            uid: 0,
+            gid: 0,
+            mode: 0o600,
+          },
+        );
       }
     } finally {
       await scratch.remove();

@@ -25,6 +25,11 @@ rootTest('a real ocs-sr restore of the firstrun-8192-cm5 fixture round-trips', a
   t.regex(imageSf, new RegExp(`^label-id: 0x${await restored.diskIdentifier()}$`, 'm'));
   t.is(await restored.diskIdentifier(), image.disk.diskId);
   t.regex(await restored.sfdiskDump(), /start=\s*8192, size=\s*131072, type=c/);
+  t.regex(
+    restored.log,
+    /-hidden-data-after-mbr of=\/dev\/loop\d+ seek=1 bs=512 count=8191\n/,
+    'hidden data restored',
+  );
 
   const cmdline = await restored.readBootFile('cmdline.txt');
   t.false(cmdline.includes('\n'));

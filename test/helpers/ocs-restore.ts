@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { command } from '../../src/exec/command.ts';
 import { runCommand } from '../../src/exec/run-command.ts';
@@ -27,7 +27,10 @@ export interface RestoreRequest {
   readonly diskFile: string;
   /** Default: the size the image records (`Disk /dev/X: Ns` in X-pt.parted). */
   readonly diskSizeBytes?: number;
-  /** For ocs-sr itself, not counting the wait for a free ocs-sr slot. Default 300. */
+  /**
+   * For ocs-sr itself, not counting the wait for a free ocs-sr slot. Default 600: a restore takes
+   * about a minute on an idle machine but was seen taking over five under a load average of 10.
+   */
   readonly timeoutSeconds?: number;
 }
 
@@ -75,7 +78,7 @@ export async function restoreImageToDisk(request: RestoreRequest): Promise<Resto
             name,
             loop.name,
           ]),
-          { logFile, timeoutSeconds: request.timeoutSeconds ?? 300 },
+          { logFile, timeoutSeconds: request.timeoutSeconds ?? 600 },
         );
       } finally {
         await stopSync();
@@ -105,8 +108,9 @@ async function recordedDiskBytes(imageDir: string, device: string): Promise<numb
 
 /**
  * ocs-sr converts an image saved from another disk name in /tmp/<image>-tmp-cnvted, a fixed path:
- * a unique image name keeps concurrent restores of one image apart. Partition images are linked,
- * small files copied, so the source is never written.
+ * a unique image name keeps concurrent restores of one image apart. Partition images are hard
+ * links (ocs-sr only reads them); everything else is copied, so the source is never written.
+ * No symlinks: ocs-sr sizes the hidden data with `stat` and would restore none of it.
  */
 async function privateImageCopy(sourceDir: string, imageName: string, tempDir: string) {
   const root = path.join(tempDir, 'ocsroot');
@@ -115,9 +119,9 @@ async function privateImageCopy(sourceDir: string, imageName: string, tempDir: s
   await mkdir(dir, { recursive: true });
   for (const file of await readdir(sourceDir)) {
     const from = path.join(sourceDir, file);
-    const big = (await stat(from)).size > 1024 * 1024 || file.includes('-ptcl-img.');
-    if (big) await symlink(from, path.join(dir, file));
-    else await copyFile(from, path.join(dir, file));
+    const to = path.join(dir, file);
+    if (file.includes('-ptcl-img.')) await link(from, to).catch(() => copyFile(from, to));
+    else await copyFile(from, to);
   }
   return { root, name };
 }

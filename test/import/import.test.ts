@@ -26,6 +26,8 @@ import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
  */
 
 const rootTest = skipUnlessRoot(test);
+/** ocs-sr takes 45-90 s on an idle machine, several times that on a busy one. */
+const RESTORE_TIMEOUT_SECONDS = 540;
 const temps: TempDir[] = [];
 
 async function tempDir(): Promise<string> {
@@ -69,7 +71,13 @@ const bytesOf = (extent: { startSector: number; sizeSectors: number }) => ({
 });
 
 /** cmp of `length` bytes at `offsetA` of `a` and `offsetB` of `b` (exit 1 on the first difference). */
-async function sameRange(a: string, offsetA: number, b: string, offsetB: number, length: number): Promise<boolean> {
+async function sameRange(
+  a: string,
+  offsetA: number,
+  b: string,
+  offsetB: number,
+  length: number,
+): Promise<boolean> {
   try {
     await runTool('cmp', ['-s', '-n', String(length), '-i', `${offsetA}:${offsetB}`, a, b]);
     return true;
@@ -86,8 +94,20 @@ test('import writes a Clonezilla image of the disk: metadata, chkimg-clean parti
   const sf = await read('sda-pt.sf');
   t.regex(sf, /^label-id: 0x2001db80$/m);
   t.regex(sf, /^device: \/dev\/sda$/m);
-  t.regex(sf, new RegExp(`^/dev/sda1 : start=\\s*${disk.boot.startSector}, size=\\s*${disk.boot.sizeSectors}, type=c`, 'm'));
-  t.regex(sf, new RegExp(`^/dev/sda2 : start=\\s*${disk.root.startSector}, size=\\s*${disk.root.sizeSectors}, type=83`, 'm'));
+  t.regex(
+    sf,
+    new RegExp(
+      `^/dev/sda1 : start=\\s*${disk.boot.startSector}, size=\\s*${disk.boot.sizeSectors}, type=c`,
+      'm',
+    ),
+  );
+  t.regex(
+    sf,
+    new RegExp(
+      `^/dev/sda2 : start=\\s*${disk.root.startSector}, size=\\s*${disk.root.sizeSectors}, type=83`,
+      'm',
+    ),
+  );
   t.regex(await read('sda-pt.parted'), new RegExp(`^Disk /dev/sda: ${disk.sectors}s$`, 'm'));
   t.true(await sameRange(path.join(dir, 'sda-mbr'), 0, disk.path, 0, 512), 'sda-mbr is sector 0');
   const hidden = (disk.boot.startSector - 1) * 512;
@@ -108,7 +128,10 @@ test('import writes a Clonezilla image of the disk: metadata, chkimg-clean parti
   t.true(bootSize <= boot.length && bootSize > boot.length - 64 * 512);
   t.true(await sameRange(files.boot, 0, disk.path, boot.offset, bootSize), 'boot filesystem byte-identical');
   t.is((await stat(files.root)).size, root.length);
-  t.true(await sameRange(files.root, 0, disk.path, root.offset, root.length), 'root filesystem byte-identical');
+  t.true(
+    await sameRange(files.root, 0, disk.path, root.offset, root.length),
+    'root filesystem byte-identical',
+  );
 });
 
 test('an .xz disk imports to the same partition images and metadata', async (t) => {
@@ -165,65 +188,88 @@ hosts:
   - { name: pi2, recipe: boot-only, mac: '02:00:5e:00:53:02', ip: 192.0.2.102 }
 `;
 
-rootTest('an imported image, baked (boot only) and restored by real ocs-sr, gives the sample disk back', async (t) => {
-  const { disk, dir } = await importSample();
-  const work = await tempDir();
-  const project = await makeProjectCopy(path.join(work, 'project'), { 'boot-only': BOOT_ONLY_RECIPE });
-  const lab = path.join(work, 'lab.yaml');
-  await writeFile(lab, LAB);
-  const outDir = path.join(work, 'images');
-  const bake = await runBakeCli(['--lab', lab, '--clean', dir, '--out', outDir], { projectDir: project });
-  t.is(bake.exitCode, 0, cliOutput(bake));
-  const manifest = JSON.parse(await readFile(path.join(outDir, 'pi2', 'pi-lab-manifest.json'), 'utf8')) as {
-    version: string;
-    partitions: Record<string, { action: string }>;
-  };
-  t.like(manifest.partitions, { sda1: { action: 'rebaked' }, sda2: { action: 'reused' } });
-  t.is(
-    (await stat(path.join(outDir, 'pi2', 'sda2.ext4-ptcl-img.gz'))).ino,
-    (await stat(path.join(dir, 'sda2.ext4-ptcl-img.gz'))).ino,
-    'the imported root image itself',
-  );
+rootTest(
+  'an imported image, baked (boot only) and restored by real ocs-sr, gives the sample disk back',
+  async (t) => {
+    const { disk, dir } = await importSample();
+    const work = await tempDir();
+    const project = await makeProjectCopy(path.join(work, 'project'), { 'boot-only': BOOT_ONLY_RECIPE });
+    const lab = path.join(work, 'lab.yaml');
+    await writeFile(lab, LAB);
+    const outDir = path.join(work, 'images');
+    const bake = await runBakeCli(['--lab', lab, '--clean', dir, '--out', outDir], { projectDir: project });
+    t.is(bake.exitCode, 0, cliOutput(bake));
+    const manifest = JSON.parse(await readFile(path.join(outDir, 'pi2', 'pi-lab-manifest.json'), 'utf8')) as {
+      version: string;
+      partitions: Record<string, { action: string }>;
+    };
+    t.like(manifest.partitions, { sda1: { action: 'rebaked' }, sda2: { action: 'reused' } });
+    t.is(
+      (await stat(path.join(outDir, 'pi2', 'sda2.ext4-ptcl-img.gz'))).ino,
+      (await stat(path.join(dir, 'sda2.ext4-ptcl-img.gz'))).ino,
+      'the imported root image itself',
+    );
 
-  const restored = await restoreImageToDisk({
-    imageRoot: outDir,
-    imageName: 'pi2',
-    diskFile: path.join(work, 'restored.img'),
-  });
-  t.teardown(() => restored.cleanup());
+    const restored = await restoreImageToDisk({
+      imageRoot: outDir,
+      imageName: 'pi2',
+      diskFile: path.join(work, 'restored.img'),
+      timeoutSeconds: RESTORE_TIMEOUT_SECONDS,
+    });
+    t.teardown(() => restored.cleanup());
 
-  // Sector 0 up to the boot partition (MBR and hidden data) and the whole root partition: the sample's bytes.
-  t.true(await sameRange(restored.diskFile, 0, disk.path, 0, disk.boot.startSector * 512), 'MBR and hidden data');
-  const root = bytesOf(disk.root);
-  t.true(await sameRange(restored.diskFile, root.offset, disk.path, root.offset, root.length), 'root partition');
-  t.is(await restored.diskIdentifier(), '2001db80');
-  t.deepEqual(await readDiskTable(restored.diskFile), await readDiskTable(disk.path));
+    // Sector 0 up to the boot partition (MBR and hidden data) and the whole root partition: the sample's bytes.
+    t.true(
+      await sameRange(restored.diskFile, 0, disk.path, 0, disk.boot.startSector * 512),
+      'MBR and hidden data',
+    );
+    const root = bytesOf(disk.root);
+    t.true(
+      await sameRange(restored.diskFile, root.offset, disk.path, root.offset, root.length),
+      'root partition',
+    );
+    t.is(await restored.diskIdentifier(), '2001db80');
+    t.deepEqual(await readDiskTable(restored.diskFile), await readDiskTable(disk.path));
 
-  // Boot partition: cloud-init names pi2 with its own instance-id; every other file is the sample's.
-  const sampleBoot = `${disk.path}@@${disk.boot.startSector * 512}`;
-  const restoredBoot = `${restored.diskFile}@@${disk.boot.startSector * 512}`;
-  const userData = await restored.readBootFile('user-data');
-  t.regex(userData, /^hostname: pi2$/m);
-  t.deepEqual(parse(userData), { ...(parse(await readFatString(sampleBoot, 'user-data')) as object), hostname: 'pi2' });
-  const instanceId = /^instance-id: (\S+)$/m.exec(await restored.readBootFile('meta-data'))?.[1];
-  const cmdline = await restored.readBootFile('cmdline.txt');
-  t.truthy(instanceId);
-  t.is(/(?:^| )ds=nocloud;i=([^;\s]+)/.exec(cmdline)?.[1], instanceId);
-  t.false(cmdline.includes('\n'));
-  for (const name of ['user-data', 'meta-data', 'cmdline.txt']) {
-    t.false((await restored.readBootFile(name)).toLowerCase().includes('changeme'), name);
-  }
-  const sampleConfig = await readFatString(sampleBoot, 'config.txt');
-  t.true(sampleConfig.endsWith('[all]\n'));
-  t.is(await restored.readBootFile('config.txt'), `${sampleConfig}dtoverlay=disable-wifi\n`, 'once, no second [all]');
-  t.like(JSON.parse(await restored.readBootFile('pi-lab-image.json')) as { host: string; version: string }, {
-    host: 'pi2',
-    version: manifest.version,
-  });
-  const changed = new Set(['user-data', 'meta-data', 'cmdline.txt', 'config.txt', 'pi-lab-image.json']);
-  const sampleFiles = await listFatFiles(sampleBoot);
-  t.deepEqual(await listFatFiles(restoredBoot), [...sampleFiles, 'pi-lab-image.json'].sort());
-  for (const name of sampleFiles.filter((file) => !changed.has(file))) {
-    t.true((await readFatBytes(restoredBoot, name)).equals(await readFatBytes(sampleBoot, name)), `${name} unchanged`);
-  }
-});
+    // Boot partition: cloud-init names pi2 with its own instance-id; every other file is the sample's.
+    const sampleBoot = `${disk.path}@@${disk.boot.startSector * 512}`;
+    const restoredBoot = `${restored.diskFile}@@${disk.boot.startSector * 512}`;
+    const userData = await restored.readBootFile('user-data');
+    t.regex(userData, /^hostname: pi2$/m);
+    t.deepEqual(parse(userData), {
+      ...(parse(await readFatString(sampleBoot, 'user-data')) as object),
+      hostname: 'pi2',
+    });
+    const instanceId = /^instance-id: (\S+)$/m.exec(await restored.readBootFile('meta-data'))?.[1];
+    const cmdline = await restored.readBootFile('cmdline.txt');
+    t.truthy(instanceId);
+    t.is(/(?:^| )ds=nocloud;i=([^;\s]+)/.exec(cmdline)?.[1], instanceId);
+    t.false(cmdline.includes('\n'));
+    for (const name of ['user-data', 'meta-data', 'cmdline.txt']) {
+      t.false((await restored.readBootFile(name)).toLowerCase().includes('changeme'), name);
+    }
+    const sampleConfig = await readFatString(sampleBoot, 'config.txt');
+    t.true(sampleConfig.endsWith('[all]\n'));
+    t.is(
+      await restored.readBootFile('config.txt'),
+      `${sampleConfig}dtoverlay=disable-wifi\n`,
+      'once, no second [all]',
+    );
+    t.like(
+      JSON.parse(await restored.readBootFile('pi-lab-image.json')) as { host: string; version: string },
+      {
+        host: 'pi2',
+        version: manifest.version,
+      },
+    );
+    const changed = new Set(['user-data', 'meta-data', 'cmdline.txt', 'config.txt', 'pi-lab-image.json']);
+    const sampleFiles = await listFatFiles(sampleBoot);
+    t.deepEqual(await listFatFiles(restoredBoot), [...sampleFiles, 'pi-lab-image.json'].sort());
+    for (const name of sampleFiles.filter((file) => !changed.has(file))) {
+      t.true(
+        (await readFatBytes(restoredBoot, name)).equals(await readFatBytes(sampleBoot, name)),
+        `${name} unchanged`,
+      );
+    }
+  },
+);
