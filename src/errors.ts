@@ -31,7 +31,8 @@ export class InterruptedError extends Error {
 }
 
 export function describeError(error: unknown): string {
-  if (error instanceof UserError) return [error.message, ...error.details.map((d) => `  - ${d}`)].join('\n');
+  if (error instanceof UserError)
+    return [error.message, ...error.details.map((d) => `  - ${indent(d, '    ').trimStart()}`)].join('\n');
   if (error instanceof ToolError) {
     const tail = error.outputTail.trim();
     return `${error.message}\n  command: ${error.command}\n  status: ${error.exitStatus}${tail ? `\n  output:\n${indent(tail, '    ')}` : ''}`;

@@ -26,12 +26,9 @@ export async function prepareHostInputs(
       const files = renderHostFiles(lab, host, recipe, hostOverlays);
       inputs.push({
         hostName: host.name,
-        labEntryDigest: digestOf({
-          name: host.name,
-          recipe: host.recipe,
-          mac: host.mac ?? null,
-          ip: host.ip ?? null,
-        }),
+        // A host's own MAC and address reach its image only through rendered files, which the
+        // input key covers: pi3's new MAC re-bakes the router that lists it, not pi3.
+        labEntryDigest: digestOf({ name: host.name, recipe: host.recipe }),
         placeholder: lab.image.placeholder,
         recipe: { name: recipe.name, digest: recipe.digest, configTxt: recipe.configTxt },
         overlayDigests: Object.fromEntries(hostOverlays.map((overlay) => [overlay.name, overlay.digest])),

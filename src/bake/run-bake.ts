@@ -1,3 +1,5 @@
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describeError, InterruptedError, UserError } from '../errors.ts';
 import { interruptionSignal } from '../exec/run-command.ts';
@@ -26,8 +28,6 @@ import { mapBounded } from './run-bounded.ts';
 
 /** Two hosts at a time keep both cores busy: one host's partclone, checker and packer overlap poorly. */
 const HOSTS_IN_PARALLEL = 2;
-import { mkdir } from 'node:fs/promises';
-import os from 'node:os';
 
 export interface BakeOptions {
   readonly lab: Lab;
@@ -65,6 +65,7 @@ export async function runBake(options: BakeOptions): Promise<BakeResult> {
     return workspace;
   };
   let releaseLock: (() => Promise<void>) | undefined;
+  const createsOutDir = !options.dryRun && !(await exists(options.outDir));
   try {
     if (!options.dryRun) {
       await mkdir(options.outDir, { recursive: true });
@@ -110,7 +111,23 @@ export async function runBake(options: BakeOptions): Promise<BakeResult> {
   } finally {
     await workspace?.dispose();
     await releaseLock?.();
+    // A bake that fails before any host is baked leaves no new --out directory behind.
+    if (createsOutDir && (await holdsOnlyBakeState(options.outDir)))
+      await rm(options.outDir, { recursive: true, force: true });
   }
+}
+
+/** Only the bake's own dot files (cache, lock, scratch): no host image, no user file. */
+async function holdsOnlyBakeState(dir: string): Promise<boolean> {
+  const entries = await readdir(dir).catch(() => []);
+  return entries.every((entry) => entry.startsWith('.bake'));
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 function sortLike(plans: readonly HostPlan[], outcomes: readonly HostOutcome[]): HostOutcome[] {

@@ -2,12 +2,12 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { UserError } from '../errors.ts';
-import { runPipeline } from '../exec/run-command.ts';
+import { describeError, ToolError, UserError } from '../errors.ts';
+import { command, formatPipeline } from '../exec/command.ts';
+import { interruptionSignal, runPipeline, spawnStreaming } from '../exec/run-command.ts';
 import type { PartitionImage } from '../clonezilla/read-image.ts';
 import { decompressCommand } from '../tools/compression.ts';
 import { isReadableHere, parsePartcloneHeader, restoreToFileCommand } from '../tools/partclone.ts';
-import { spawnStreaming } from '../exec/run-command.ts';
 
 /**
  * Scratch space for one bake, inside the output directory so that finished partition images can
@@ -40,13 +40,28 @@ export class Workspace {
   private async restore(imageDir: string, partition: PartitionImage): Promise<string> {
     const output = this.path(`clean-${partition.device}.${partition.fs}.img`);
     await assertPartcloneReadable(imageDir, partition);
-    await runPipeline(
-      [
+    try {
+      await runPipeline(
+        [
+          decompressCommand(partition.codec),
+          restoreToFileCommand(partition.fs, output, this.path(`restore-${partition.device}.log`)),
+        ],
+        { from: concatenatedPieces(imageDir, partition) },
+      );
+    } catch (error) {
+      if (!(error instanceof ToolError) || interruptionSignal()) throw error;
+      const files = partition.files.map((file) => path.join(imageDir, file));
+      const check = formatPipeline([
+        command('cat', files),
         decompressCommand(partition.codec),
-        restoreToFileCommand(partition.fs, output, this.path(`restore-${partition.device}.log`)),
-      ],
-      { from: concatenatedPieces(imageDir, partition) },
-    );
+        command('partclone.chkimg', ['-s', '-', '-L', '/dev/null']),
+      ]);
+      throw new UserError(`${files.join(', ')}: damaged partition image in the clean image.`, [
+        describeError(error),
+        `Check it with: ${check}`,
+        'Copy or save the clean image again (ocs-sr savedisk, or npm run import).',
+      ]);
+    }
     return output;
   }
 

@@ -62,8 +62,15 @@ function refuseIfInterrupted(): void {
   if (interruptedBy) throw new InterruptedError(interruptedBy);
 }
 
+/** partclone redraws its progress with carriage returns: hundreds of lines that say nothing. */
+const PROGRESS = /\s*Elapsed: [\d:]+, Remaining: [\d:]+, Completed: +[\d.]+%, +[\d.]+ ?\w+\/min,/g;
+
 function tail(text: string): string {
-  return text.trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
+  const lines = text
+    .split(/\r?\n|\r/)
+    .map((line) => line.replace(PROGRESS, '').trimEnd())
+    .filter((line) => line !== '');
+  return lines.slice(-TAIL_LINES).join('\n');
 }
 
 function environment(cmd: Command): Record<string, string> {
@@ -164,11 +171,21 @@ export async function runPipeline(
     return stage;
   });
   links.at(-1)?.stdout.resume();
-  const results = await Promise.allSettled(links.map((stage) => stage.done));
-  const failed = results.findIndex((result) => result.status === 'rejected');
-  if (failed >= 0) {
-    links.forEach((stage) => stage.kill());
-    const reason = (results[failed] as PromiseRejectedResult).reason as unknown;
+  // A stage that dies leaves its neighbours blocked on a pipe nobody drains: stop them all at once.
+  let firstFailure: { reason: unknown } | undefined;
+  await Promise.allSettled(
+    links.map((stage) =>
+      stage.done.catch((reason: unknown) => {
+        if (!firstFailure) {
+          firstFailure = { reason };
+          links.forEach((other) => other.kill());
+          source?.destroy();
+        }
+      }),
+    ),
+  );
+  if (firstFailure) {
+    const { reason } = firstFailure;
     if (reason instanceof ToolError) {
       throw new ToolError(
         `${reason.message} in ${formatPipeline(commands)}`,

@@ -41,7 +41,7 @@ export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
   checkInput.on('error', () => undefined);
   const packInput = new PassThrough({ highWaterMark: 1 << 20 });
   const copy = teeStream(clone.stdout, [
-    { name: 'partclone.chkimg', stream: checkInput, finishedEarly: check.done.then(() => undefined) },
+    { name: 'partclone.chkimg', stream: checkInput, finishedEarly: () => check.done.then(() => undefined) },
     { name: 'the compressor', stream: packInput },
   ]);
   const packing =

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { ContentChunker } from './content-chunker.ts';
@@ -58,7 +58,10 @@ export async function packGzipStream(
   };
 
   try {
-    for await (const chunk of source.pipe(new ContentChunker()) as AsyncIterable<Buffer>) {
+    const chunker = new ContentChunker();
+    // Unlike pipe(), pipeline() fails the chunker when the source is destroyed before its end.
+    pipeline(source, chunker, () => undefined);
+    for await (const chunk of chunker as AsyncIterable<Buffer>) {
       rawHash.update(chunk);
       rawBytes += chunk.length;
       chunks++;

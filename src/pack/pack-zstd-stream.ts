@@ -22,6 +22,10 @@ export async function packZstdStream(
     onBytes?.(rawBytes);
   });
   source.pipe(zstd.stdin);
+  // A source destroyed before its end must not leave zstd waiting for more, nor let it finish.
+  source.once('close', () => {
+    if (!source.readableEnded) zstd.kill();
+  });
   const file = await open(output, 'wx', 0o600);
   const fileHash = createHash('sha256');
   let fileBytes = 0;

@@ -16,8 +16,9 @@ export interface TeeConsumer {
   /**
    * A consumer that may stop reading once it has what it needs (partclone.chkimg ignores what
    * follows the last checksum): if it closes early and this settles successfully, it is dropped.
+   * A function, so that a consumer's failure is awaited only when it matters, never left unhandled.
    */
-  readonly finishedEarly?: Promise<void>;
+  readonly finishedEarly?: () => Promise<void>;
 }
 
 export async function teeStream(source: Readable, consumers: readonly TeeConsumer[]): Promise<void> {
@@ -31,7 +32,7 @@ export async function teeStream(source: Readable, consumers: readonly TeeConsume
       if (result.status === 'fulfilled') continue;
       const consumer = active[index];
       if (!(result.reason instanceof ConsumerClosedError) || !consumer?.finishedEarly) throw result.reason;
-      await consumer.finishedEarly;
+      await consumer.finishedEarly();
       stopped.push(consumer);
     }
     if (stopped.length > 0) active = active.filter((consumer) => !stopped.includes(consumer));

@@ -1,9 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { unlinkSync } from 'node:fs';
 import { lstat, readdir, readFile, realpath, unlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { command } from '../../src/exec/command.ts';
 import { runCommand } from '../../src/exec/run-command.ts';
+import { withSlot } from './dir-lock.ts';
 import { isProcessAlive, TEST_TEMP_PID } from './temp-dir.ts';
 
 export const needsRoot = true;
@@ -42,10 +45,19 @@ interface KernelPartition extends Partition {
 
 const attached = new Set<AttachedLoop>();
 
+/**
+ * Reaping and attaching hold one machine-wide lock: a reaper acting on a stale listing would
+ * otherwise detach the device another test has just been given under the same number.
+ */
+const LOOP_LOCK = path.join(os.tmpdir(), 'pi-lab-locks', 'loop-attach');
+const LOOP_LOCK_WAIT_MS = 120_000;
+
 export async function attachLoop(file: string): Promise<LoopDevice> {
-  await reapLeakedLoops();
   const backingFile = await realpath(file);
-  const device = await losetupFind(backingFile);
+  const device = await withSlot(LOOP_LOCK, 1, LOOP_LOCK_WAIT_MS, async () => {
+    await reapLeakedLoopsLocked();
+    return losetupFind(backingFile);
+  });
   const loop = new AttachedLoop(device, backingFile);
   attached.add(loop);
   try {
@@ -252,6 +264,10 @@ function deviceNumber(rdev: number): string {
 
 /** Detaches loop devices whose backing file lives in a test temp dir of a process that is gone. */
 export async function reapLeakedLoops(): Promise<void> {
+  await withSlot(LOOP_LOCK, 1, LOOP_LOCK_WAIT_MS, reapLeakedLoopsLocked);
+}
+
+async function reapLeakedLoopsLocked(): Promise<void> {
   const listing = await runCommand(
     command('losetup', ['--list', '--noheadings', '--raw', '-O', 'NAME,BACK-FILE']),
   );
