@@ -1,6 +1,7 @@
 import { constants, copyFile, link, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.ts';
+import { isProcessAlive } from '../exec/is-process-alive.ts';
 
 /**
  * A host's image is assembled under `.bake-<host>.tmp-<pid>` and swapped in by rename, so the
@@ -48,15 +49,6 @@ export async function linkOrCopy(source: string, target: string): Promise<'linke
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 const LEFTOVER = /^\.bake-(?:(.+)\.(tmp|old)|work)-(\d+)(?:-.*)?$/;
 
 /**
@@ -67,7 +59,7 @@ export async function recoverInterruptedBakes(outDir: string): Promise<void> {
   const entries = await readdir(outDir).catch(() => [] as string[]);
   for (const entry of entries) {
     const match = LEFTOVER.exec(entry);
-    if (!match || isAlive(Number(match[3]))) continue;
+    if (!match || isProcessAlive(Number(match[3]))) continue;
     const host = match[1];
     const full = path.join(outDir, entry);
     if (
@@ -97,7 +89,7 @@ export async function acquireOutputLock(outDir: string): Promise<() => Promise<v
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(await readFile(lockFile, 'utf8').catch(() => '0')) || 0;
-      if (owner && isAlive(owner)) {
+      if (owner && isProcessAlive(owner)) {
         throw new UserError(`Another bake (pid ${owner}) is writing to ${outDir}.`, [
           'Wait for it to finish, or bake into another --out directory.',
         ]);

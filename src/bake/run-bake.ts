@@ -1,10 +1,11 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describeError, InterruptedError, UserError } from '../errors.ts';
+import { describeError, InterruptedError } from '../errors.ts';
 import { interruptionSignal } from '../exec/run-command.ts';
 import { readClonezillaImage } from '../clonezilla/read-image.ts';
-import type { Lab, LabHost } from '../lab/lab-types.ts';
+import type { Lab } from '../lab/lab-types.ts';
+import { selectRecipeHosts } from '../lab/select-hosts.ts';
 import { MemberStore } from '../pack/member-store.ts';
 import { BAKE_TOOLS, readToolVersions, verifyHostTools } from '../tools/host-tools.ts';
 import { assembleHostImage } from './assemble-host-image.ts';
@@ -49,7 +50,7 @@ export interface BakeResult {
 /** Checks everything that can be checked, plans every host, then bakes those whose inputs changed. */
 export async function runBake(options: BakeOptions): Promise<BakeResult> {
   await verifyHostTools(BAKE_TOOLS);
-  const hosts = selectHosts(options.lab, options.hosts);
+  const hosts = selectRecipeHosts(options.lab, options.hosts, 'bake');
   const tools = await readToolVersions();
   const hostInputs = await prepareHostInputs(options.lab, hosts, options.projectDir);
   const image = await readClonezillaImage(options.cleanDir);
@@ -133,23 +134,6 @@ async function exists(file: string): Promise<boolean> {
 function sortLike(plans: readonly HostPlan[], outcomes: readonly HostOutcome[]): HostOutcome[] {
   const order = new Map(plans.map((plan, index) => [plan.host, index]));
   return [...outcomes].sort((a, b) => (order.get(a.host) ?? 0) - (order.get(b.host) ?? 0));
-}
-
-function selectHosts(lab: Lab, names: readonly string[]): LabHost[] {
-  const withRecipe = lab.hosts.filter((host) => host.recipe !== undefined);
-  if (names.length === 0) return withRecipe;
-  const problems: string[] = [];
-  const selected = names.flatMap((name) => {
-    const host = lab.hosts.find((h) => h.name === name);
-    if (!host)
-      problems.push(`${name}: not in ${lab.file} (hosts: ${lab.hosts.map((h) => h.name).join(', ')})`);
-    else if (host.recipe === undefined)
-      problems.push(`${name}: has no recipe in ${lab.file}; it is an address reservation only`);
-    else return [host];
-    return [];
-  });
-  if (problems.length > 0) throw new UserError(`Cannot bake ${names.join(', ')}:`, problems);
-  return selected;
 }
 
 /** Nodes sharing root edits share one re-cloned root image; every host gets its own boot image. */

@@ -1,5 +1,6 @@
 import { createLogUpdate } from 'log-update';
 import type { BakeReporter, HostOutcome } from '../bake/bake-events.ts';
+import { formatTable } from './format-units.ts';
 
 function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(0)} MiB`;
@@ -72,14 +73,5 @@ export function summaryTable(outcomes: readonly HostOutcome[]): string {
           .join(', ')
       : '-',
   ]);
-  const header = ['host', 'result', 'version', 'time', 'partitions'];
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const format = (row: readonly string[]): string =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [format(header), ...rows.map(format)].join('\n');
+  return formatTable(['host', 'result', 'version', 'time', 'partitions'], rows);
 }

@@ -48,10 +48,16 @@ function track<T extends Promise<unknown> & { kill: (signal?: NodeJS.Signals) =>
 
 let interruptedBy: string | undefined;
 
+const interruption = new AbortController();
+
+/** Aborted on Ctrl-C: in-process work (uploads, SSH commands) listens to it as child tools do to SIGTERM. */
+export const interruptedSignal: AbortSignal = interruption.signal;
+
 /** After Ctrl-C: stop every running child and refuse to start new ones, so work unwinds at once. */
 export function interruptAll(signal: string): void {
   interruptedBy = signal;
   for (const child of runningChildren) child.kill('SIGTERM');
+  interruption.abort(new InterruptedError(signal));
 }
 
 export function interruptionSignal(): string | undefined {

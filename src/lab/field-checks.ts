@@ -1,4 +1,6 @@
+import { parseShareTarget } from '../share/share-target.ts';
 import { broadcastAddress, formatIpv4, networkAddress, parseCidr, parseIpv4 } from './ipv4.ts';
+import { isHostName, isUserName, parseSshDestination } from './ssh-destination.ts';
 
 /** What is wrong with one value and how to fix it; the value and its path are added by the caller. */
 export interface ValueProblem {
@@ -111,6 +113,36 @@ export function checkNotEmpty(value: string): ValueProblem | undefined {
   return value.trim() ? undefined : { message: 'is empty', fix: 'write a value' };
 }
 
+export function checkShareTarget(value: string): ValueProblem | undefined {
+  const parsed = parseShareTarget(value, '/');
+  if (!('problem' in parsed)) return undefined;
+  return {
+    message: parsed.problem,
+    fix: 'write a directory (e.g. "/mnt/os_images") or "sftp://pi@192.168.87.2/srv/os_images"',
+  };
+}
+
+export function checkSshDestination(value: string): ValueProblem | undefined {
+  if (parseSshDestination(value)) return undefined;
+  return { message: 'is not an SSH destination', fix: 'write [user@]host[:port], e.g. "pi@192.168.87.1"' };
+}
+
+export function checkUserName(value: string): ValueProblem | undefined {
+  if (isUserName(value)) return undefined;
+  return { message: 'is not a user name', fix: 'write a login name such as "pi"' };
+}
+
+export function checkNfsExport(value: string): ValueProblem | undefined {
+  const match = /^([^:]+):(\/.*)$/.exec(value);
+  if (match?.[1] && isHostName(match[1])) return undefined;
+  return { message: 'is not an NFS export', fix: 'write host:/path, e.g. "192.168.87.2:/srv/os_images"' };
+}
+
+export function checkAbsolutePath(value: string): ValueProblem | undefined {
+  if (value.startsWith('/') && !value.includes('\0')) return undefined;
+  return { message: 'is not an absolute path', fix: 'write a path starting with "/", e.g. "/home/partimag"' };
+}
+
 function toKebab(value: string): string {
   return value
     .toLowerCase()
@@ -128,4 +160,9 @@ export const valueChecks: readonly ValueCheck[] = [
   checkInterfaceName,
   checkKebabName,
   checkNotEmpty,
+  checkShareTarget,
+  checkSshDestination,
+  checkUserName,
+  checkNfsExport,
+  checkAbsolutePath,
 ];

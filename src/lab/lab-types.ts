@@ -1,3 +1,5 @@
+import type { ShareTarget } from '../share/share-target.ts';
+import type { SshDestination } from './ssh-destination.ts';
 /** A lab file, validated and resolved: nothing downstream sees raw YAML. */
 export interface Lab {
   /** Absolute path of the lab file. */
@@ -9,7 +11,29 @@ export interface Lab {
     /** The hostname Raspberry Pi Imager was given. */
     readonly placeholder: string;
   };
+  readonly share?: LabShare;
+  readonly ssh: LabSsh;
   readonly hosts: readonly LabHost[];
+}
+
+export interface LabShare {
+  /** As written in the lab file, for messages. */
+  readonly targetText: string;
+  readonly target: ShareTarget;
+  /** What imagers mount, e.g. 192.168.87.2:/srv/os_images. */
+  readonly nfs?: string;
+  /** Where imagers mount it: ocs-sr's image root. */
+  readonly imageRoot: string;
+  readonly keep: number;
+}
+
+export interface LabSsh {
+  readonly user: string;
+  /** Private keys to offer (with the agent's); default: the usual ~/.ssh/id_* files. */
+  readonly identityFiles?: readonly string[];
+  readonly knownHostsFile?: string;
+  readonly jump?: SshDestination;
+  readonly connectTimeoutSeconds: number;
 }
 
 export interface LabNetwork {

@@ -1,11 +1,13 @@
 import path from 'node:path';
 import { formatIpv4, parseCidr, prefixMask } from './ipv4.ts';
 import type { LabInput } from './lab-schema.ts';
-import type { Lab, LabHost } from './lab-types.ts';
+import { parseShareTarget } from '../share/share-target.ts';
+import type { Lab, LabHost, LabShare, LabSsh } from './lab-types.ts';
+import { parseSshDestination } from './ssh-destination.ts';
 
 /** Turns schema-valid input into the resolved Lab; the schema guarantees every value is well-formed. */
 export function resolveLab(input: LabInput, file: string, projectDir: string): Lab {
-  const { network, image } = input;
+  const { network, image, share, ssh } = input;
   const cidr = parseCidr(network.subnet);
   if (!cidr) throw new Error(`resolveLab: subnet ${network.subnet} passed the schema but does not parse`);
   return {
@@ -23,6 +25,8 @@ export function resolveLab(input: LabInput, file: string, projectDir: string): L
       uplink: network.uplink,
     },
     image: { clean: path.resolve(projectDir, image.clean), placeholder: image.placeholder },
+    ...(share ? { share: resolveShare(share, projectDir) } : {}),
+    ssh: resolveSsh(ssh),
     hosts: input.hosts.map((host, index): LabHost => ({
       name: host.name,
       ...(host.recipe === undefined ? {} : { recipe: host.recipe }),
@@ -30,5 +34,32 @@ export function resolveLab(input: LabInput, file: string, projectDir: string): L
       ...(host.ip === undefined ? {} : { ip: host.ip }),
       index,
     })),
+  };
+}
+
+function resolveShare(share: NonNullable<LabInput['share']>, projectDir: string): LabShare {
+  const target = parseShareTarget(share.target, projectDir);
+  if ('problem' in target)
+    throw new Error(`resolveLab: share.target passed the schema but ${target.problem}`);
+  return {
+    targetText: share.target,
+    target,
+    ...(share.nfs === undefined ? {} : { nfs: share.nfs }),
+    imageRoot: share.image_root,
+    keep: share.keep,
+  };
+}
+
+function resolveSsh(ssh: LabInput['ssh']): LabSsh {
+  const identity = ssh?.identity;
+  const jump = ssh?.jump === undefined ? undefined : parseSshDestination(ssh.jump);
+  return {
+    user: ssh?.user ?? 'pi',
+    ...(identity === undefined
+      ? {}
+      : { identityFiles: typeof identity === 'string' ? [identity] : identity }),
+    ...(ssh?.known_hosts === undefined ? {} : { knownHostsFile: ssh.known_hosts }),
+    ...(jump === undefined ? {} : { jump }),
+    connectTimeoutSeconds: ssh?.connect_timeout ?? 20,
   };
 }

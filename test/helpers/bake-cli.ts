@@ -89,6 +89,15 @@ export function runBakeCli(args: readonly string[], options: CliOptions = {}): P
   return runNodeScript(path.join(PROJECT_DIR, 'scripts/bake.ts'), args, options);
 }
 
+/** `node --import tsx scripts/NAME.ts ARGS` (what `npm run NAME -- ARGS` runs): publish, rollback, images… */
+export function runScriptCli(
+  name: string,
+  args: readonly string[],
+  options: CliOptions = {},
+): Promise<CliResult> {
+  return runNodeScript(path.join(PROJECT_DIR, 'scripts', `${name}.ts`), args, options);
+}
+
 /** `npm run -s import -- ARGS`, the documented import command. */
 export async function runImportCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };

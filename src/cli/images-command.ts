@@ -1,0 +1,143 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { readManifest } from '../bake/manifest.ts';
+import { describeError, UserError } from '../errors.ts';
+import { loadLab } from '../lab/load-lab.ts';
+import { openShare } from '../share/open-share.ts';
+import { readHostsOnShare } from '../share/read-share-state.ts';
+import { describeShareTarget, type ShareTarget } from '../share/share-target.ts';
+import type { LabSsh } from '../lab/lab-types.ts';
+import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
+import { formatBytes, formatTable } from './format-units.ts';
+import { runInterruptibly } from './interrupts.ts';
+import { resolveShareOption } from './share-options.ts';
+
+export const IMAGES_USAGE = `Usage: npm run images -- [--lab FILE] [--from DIR] [--share TARGET] [--local] [--json]
+
+Lists each host's baked image (local) and its versions on the share, with dates and which is current.
+  --from DIR      baked images (default images/)
+  --share TARGET  a directory, or sftp://[user@]host[:port]/path (default: the lab's share.target)
+  --local         list the local images only`;
+
+interface ImageRow {
+  readonly host: string;
+  readonly where: 'local' | 'share';
+  readonly version: string;
+  readonly date?: string;
+  readonly bytes?: number;
+  /** local: the baked image; share: whether imagers restore this version now. */
+  readonly state: 'baked' | 'current' | '';
+}
+
+export async function imagesCommand(argv: readonly string[], projectDir: string): Promise<number> {
+  try {
+    const { values } = parseImagesArgs(argv);
+    if (values.help) {
+      process.stdout.write(`${IMAGES_USAGE}\n`);
+      return EXIT_OK;
+    }
+    const lab = await loadLab(path.resolve(values.lab ?? path.join(projectDir, 'recipes/lab.yaml')), {
+      projectDir,
+    });
+    const hosts = lab.hosts.filter((host) => host.recipe !== undefined).map((host) => host.name);
+    const fromDir = path.resolve(values.from ?? path.join(projectDir, 'images'));
+    const rows: ImageRow[] = await localRows(fromDir, hosts);
+    let shareError: string | undefined;
+    let shareName: string | undefined;
+    if (!values.local && (values.share !== undefined || lab.share)) {
+      const target = resolveShareOption(values.share, lab, 'images');
+      shareName = describeShareTarget(target, lab.ssh.user);
+      try {
+        rows.push(...(await runInterruptibly(() => shareRows(target, lab.ssh, hosts))));
+      } catch (error) {
+        if (!(error instanceof UserError)) throw error;
+        shareError = describeError(error);
+      }
+    }
+    rows.sort((a, b) => a.host.localeCompare(b.host) || a.where.localeCompare(b.where));
+    if (values.json) {
+      process.stdout.write(
+        `${JSON.stringify({ share: shareName ?? null, shareError: shareError ?? null, images: rows }, null, 2)}\n`,
+      );
+    } else {
+      process.stdout.write(
+        `${formatTable(
+          ['host', 'where', 'version', 'date', 'size', 'state'],
+          rows.map((r) => [
+            r.host,
+            r.where,
+            r.version,
+            r.date ?? '-',
+            r.bytes === undefined ? '-' : formatBytes(r.bytes),
+            r.state,
+          ]),
+        )}\n`,
+      );
+      if (shareName) process.stdout.write(`\nshare: ${shareName}\n`);
+      if (shareError) process.stderr.write(`\nThe share could not be read:\n${shareError}\n`);
+    }
+    return shareError ? EXIT_FAILED : EXIT_OK;
+  } catch (error) {
+    return reportFatal(error);
+  }
+}
+
+async function localRows(fromDir: string, hosts: readonly string[]): Promise<ImageRow[]> {
+  const rows: ImageRow[] = [];
+  for (const host of hosts) {
+    const dir = path.join(fromDir, host);
+    const manifest = await readManifest(dir);
+    if (!manifest) continue;
+    const info = await stat(dir);
+    rows.push({
+      host,
+      where: 'local',
+      version: manifest.version,
+      date: info.mtime.toISOString(),
+      bytes: Object.values(manifest.files).reduce((sum, file) => sum + file.size, 0),
+      state: 'baked',
+    });
+  }
+  return rows;
+}
+
+async function shareRows(target: ShareTarget, ssh: LabSsh, hosts: readonly string[]): Promise<ImageRow[]> {
+  const share = await openShare(target, ssh);
+  try {
+    const known = new Set([...hosts, ...(await readHostsOnShare(share)).map((h) => h.host)]);
+    const rows: ImageRow[] = [];
+    for (const host of await readHostsOnShare(share, [...known])) {
+      for (const version of host.versions) {
+        rows.push({
+          host: host.host,
+          where: 'share',
+          version: version.version,
+          ...(version.record ? { date: version.record.publishedAt, bytes: version.record.bytes } : {}),
+          state: version.version === host.current ? 'current' : '',
+        });
+      }
+    }
+    return rows;
+  } finally {
+    await share.close();
+  }
+}
+
+function parseImagesArgs(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      options: {
+        lab: { type: 'string' },
+        from: { type: 'string' },
+        share: { type: 'string' },
+        local: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UserError((error as Error).message, [IMAGES_USAGE]);
+  }
+}

@@ -1,0 +1,94 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { UserError } from '../errors.ts';
+import type { Lab } from '../lab/lab-types.ts';
+import { loadLab } from '../lab/load-lab.ts';
+import { selectRecipeHosts } from '../lab/select-hosts.ts';
+import { publishImages } from '../publish/publish-images.ts';
+import { SILENT_PUBLISH_REPORTER } from '../publish/publish-events.ts';
+import { readLocalImages } from '../publish/read-local-images.ts';
+import { openShare } from '../share/open-share.ts';
+import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
+import { runInterruptibly } from './interrupts.ts';
+import { formatBytes } from './format-units.ts';
+import { publishLineReporter, publishLiveReporter, publishSummary } from './publish-view.ts';
+import { resolveShareOption } from './share-options.ts';
+
+export const PUBLISH_USAGE = `Usage: npm run publish -- [HOST...] [--lab FILE] [--from DIR] [--to TARGET] [--keep N] [--json]
+
+Uploads the baked images (default: every host with a recipe) to the image share, verifies them
+there and makes each one its host's current version; earlier versions stay for rollback.
+  --lab FILE    lab file (default recipes/lab.yaml)
+  --from DIR    baked images (default images/)
+  --to TARGET   a directory, or sftp://[user@]host[:port]/path (default: the lab's share.target)
+  --keep N      versions kept per host (default: the lab's share.keep, else 3)
+  --json        print a machine-readable result on stdout`;
+
+export async function publishCommand(argv: readonly string[], projectDir: string): Promise<number> {
+  try {
+    const { values, positionals } = parsePublishArgs(argv);
+    if (values.help) {
+      process.stdout.write(`${PUBLISH_USAGE}\n`);
+      return EXIT_OK;
+    }
+    const lab: Lab = await loadLab(path.resolve(values.lab ?? path.join(projectDir, 'recipes/lab.yaml')), {
+      projectDir,
+    });
+    const hosts = selectRecipeHosts(lab, positionals, 'publish').map((host) => host.name);
+    const keep = parseKeep(values.keep) ?? lab.share?.keep ?? 3;
+    const fromDir = path.resolve(values.from ?? path.join(projectDir, 'images'));
+    const images = await readLocalImages(fromDir, hosts);
+    const target = resolveShareOption(values.to, lab, 'publish');
+    const live = !values.json && process.stderr.isTTY ? publishLiveReporter(process.stderr) : undefined;
+    const reporter = values.json ? SILENT_PUBLISH_REPORTER : (live ?? publishLineReporter(process.stderr));
+    const result = await runInterruptibly(async () => {
+      const share = await openShare(target, lab.ssh);
+      try {
+        return await publishImages({ share, images, keep, reporter });
+      } finally {
+        await share.close();
+      }
+    });
+    live?.close();
+    if (values.json) {
+      process.stdout.write(
+        `${JSON.stringify({ ok: result.ok, bytesSent: result.bytesSent, hosts: result.outcomes, pruned: result.pruned }, null, 2)}\n`,
+      );
+    } else {
+      process.stdout.write(`\n${publishSummary(result.outcomes)}\n`);
+      process.stdout.write(`\n${formatBytes(result.bytesSent)} sent.\n`);
+      for (const outcome of result.outcomes)
+        if (outcome.error) process.stderr.write(`\n${outcome.host} failed:\n${outcome.error}\n`);
+    }
+    return result.ok ? EXIT_OK : EXIT_FAILED;
+  } catch (error) {
+    return reportFatal(error);
+  }
+}
+
+function parseKeep(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const keep = Number(text);
+  if (!Number.isInteger(keep) || keep < 1 || keep > 100)
+    throw new UserError(`--keep ${text}: give a whole number from 1 to 100.`);
+  return keep;
+}
+
+function parsePublishArgs(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        lab: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        keep: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UserError((error as Error).message, [PUBLISH_USAGE]);
+  }
+}
