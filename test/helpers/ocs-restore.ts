@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { withSlot } from './dir-lock.ts';
 import { command } from '../../src/exec/command.ts';
 import { runCommand } from '../../src/exec/run-command.ts';
 import {
@@ -32,6 +34,11 @@ export interface RestoreRequest {
    * about a minute on an idle machine but was seen taking over five under a load average of 10.
    */
   readonly timeoutSeconds?: number;
+  /**
+   * Restore from imageRoot itself, not a private copy (to show that a share's layout restores). Runs
+   * under a machine-wide lock per image name: ocs-sr converts in /tmp/<image>-tmp-cnvted.
+   */
+  readonly inPlace?: boolean;
 }
 
 export interface RestoredDisk {
@@ -61,7 +68,9 @@ export async function restoreImageToDisk(request: RestoreRequest): Promise<Resto
   const temp = await makeTempDir();
   let done = false;
   try {
-    const { root, name } = await privateImageCopy(sourceDir, request.imageName, temp.path);
+    const { root, name } = request.inPlace
+      ? { root: request.imageRoot, name: request.imageName }
+      : await privateImageCopy(sourceDir, request.imageName, temp.path);
     await rm(request.diskFile, { force: true });
     await writeFile(request.diskFile, '');
     await truncate(request.diskFile, size);
@@ -72,14 +81,23 @@ export async function restoreImageToDisk(request: RestoreRequest): Promise<Resto
     try {
       const stopSync = loop.startBackgroundSync();
       try {
-        log = await runOcsSr(
-          ['-or', root, '-k0', '-j2', '-p', 'true', '-batch', '-nogui', '-irhr', '-ius', '-iui'].concat([
-            'restoredisk',
-            name,
-            loop.name,
-          ]),
-          { logFile, timeoutSeconds: request.timeoutSeconds ?? 600 },
-        );
+        const restore = () =>
+          runOcsSr(
+            ['-or', root, '-k0', '-j2', '-p', 'true', '-batch', '-nogui', '-irhr', '-ius', '-iui'].concat([
+              'restoredisk',
+              name,
+              loop.name,
+            ]),
+            { logFile, timeoutSeconds: request.timeoutSeconds ?? 600 },
+          );
+        log = request.inPlace
+          ? await withSlot(
+              path.join(os.tmpdir(), 'pi-lab-locks', `ocs-image-${name}`),
+              1,
+              30 * 60_000,
+              restore,
+            )
+          : await restore();
       } finally {
         await stopSync();
       }
