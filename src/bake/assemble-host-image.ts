@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PartitionImage } from '../clonezilla/read-image.ts';
-import type { CleanImageFacts, HostPlan } from './bake-types.ts';
+import type { CleanImageFacts, FileEdit, HostPlan } from './bake-types.ts';
 import type { BuiltPartition } from './build-partitions.ts';
 import { type Manifest, type ManifestFile, MANIFEST_FILE, renderManifest } from './manifest.ts';
 import { linkOrCopy, stagingDirectory, swapIntoPlace } from './output-directory.ts';
@@ -58,6 +59,7 @@ export async function assembleHostImage(
       inputKey: plan.inputKey,
       inputs: plan.inputs,
       partitions: partitionRecords,
+      written: writtenFiles(plan, facts),
       files,
     };
     await writeFile(path.join(staging, MANIFEST_FILE), renderManifest(manifest));
@@ -83,4 +85,20 @@ async function cleanFileRecord(facts: CleanImageFacts, name: string): Promise<Ma
   const sha256 = facts.fileDigests.get(name);
   if (!sha256) throw new Error(`no digest for ${name}`);
   return { sha256, size: (await stat(path.join(facts.image.dir, name))).size };
+}
+
+/** Per re-cloned partition, each path the plan writes and what it holds. */
+function writtenFiles(plan: HostPlan, facts: CleanImageFacts): Record<string, Record<string, string>> {
+  const describe = (edit: FileEdit): string =>
+    `sha256:${createHash('sha256').update(edit.content).digest('hex')} ${edit.mode.toString(8).padStart(4, '0')} ${edit.uid}:${edit.gid}`;
+  const written: Record<string, Record<string, string>> = {
+    [facts.boot.device]: Object.fromEntries(plan.bootEdits.map((edit) => [edit.path, describe(edit)])),
+  };
+  if (plan.rootVariant) {
+    written[facts.root.device] = Object.fromEntries([
+      ...plan.rootVariant.files.map((edit) => [edit.path, describe(edit)]),
+      ...plan.rootVariant.symlinks.map((link) => [link.path, `-> ${link.linkTo}`]),
+    ]);
+  }
+  return written;
 }

@@ -19,7 +19,12 @@ export interface Manifest {
   readonly partitions: Readonly<
     Record<string, { readonly action: 'rebaked' | 'reused'; readonly files: readonly string[] }>
   >;
-  /** Every other file of the image directory. */
+  /**
+   * What the bake wrote into each re-cloned partition, by path: `sha256:<hex> <mode> <uid>:<gid>`
+   * for a file, `-> <target>` for a symlink. What a review of a change reads.
+   */
+  readonly written: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Every file of the image directory but this manifest, with its sha256 and size. */
   readonly files: Readonly<Record<string, ManifestFile>>;
 }
 

@@ -98,6 +98,15 @@ export function runScriptCli(
   return runNodeScript(path.join(PROJECT_DIR, 'scripts', `${name}.ts`), args, options);
 }
 
+/** `npx tsx ci/NAME.ts ARGS`: a CI step, run locally as the workflow runs it. */
+export function runCiStep(
+  name: string,
+  args: readonly string[],
+  options: CliOptions = {},
+): Promise<CliResult> {
+  return runNodeScript(path.join(PROJECT_DIR, 'ci', `${name}.ts`), args, options);
+}
+
 /** `npm run -s import -- ARGS`, the documented import command. */
 export async function runImportCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
