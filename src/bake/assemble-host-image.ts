@@ -95,10 +95,11 @@ function writtenFiles(plan: HostPlan, facts: CleanImageFacts): Record<string, Re
     [facts.boot.device]: Object.fromEntries(plan.bootEdits.map((edit) => [edit.path, describe(edit)])),
   };
   if (plan.rootVariant) {
-    written[facts.root.device] = Object.fromEntries([
-      ...plan.rootVariant.files.map((edit) => [edit.path, describe(edit)]),
-      ...plan.rootVariant.symlinks.map((link) => [link.path, `-> ${link.linkTo}`]),
-    ]);
+    const entries: [string, string][] = [
+      ...plan.rootVariant.files.map((edit): [string, string] => [edit.path, describe(edit)]),
+      ...plan.rootVariant.symlinks.map((link): [string, string] => [link.path, `-> ${link.linkTo}`]),
+    ];
+    written[facts.root.device] = Object.fromEntries(entries);
   }
   return written;
 }
