@@ -127,6 +127,24 @@ export function checkSshDestination(value: string): ValueProblem | undefined {
   return { message: 'is not an SSH destination', fix: 'write [user@]host[:port], e.g. "pi@192.168.87.1"' };
 }
 
+export function checkSshHost(value: string): ValueProblem | undefined {
+  if (isHostName(value)) return undefined;
+  return {
+    message: 'is not a host name or IPv4 address',
+    fix: 'write e.g. "192.168.87.101" or "imager1.local"',
+  };
+}
+
+const DISK = /^(?:sd[a-z]{1,2}|mmcblk\d+|nvme\d+n\d+|vd[a-z]{1,2}|loop\d+)$/;
+
+export function checkDiskName(value: string): ValueProblem | undefined {
+  if (DISK.test(value)) return undefined;
+  return {
+    message: 'is not a whole-disk name',
+    fix: 'write a name under /dev without partition number, e.g. "sda", "nvme0n1" or "mmcblk0"',
+  };
+}
+
 export function checkUserName(value: string): ValueProblem | undefined {
   if (isUserName(value)) return undefined;
   return { message: 'is not a user name', fix: 'write a login name such as "pi"' };
@@ -162,6 +180,8 @@ export const valueChecks: readonly ValueCheck[] = [
   checkNotEmpty,
   checkShareTarget,
   checkSshDestination,
+  checkSshHost,
+  checkDiskName,
   checkUserName,
   checkNfsExport,
   checkAbsolutePath,

@@ -145,6 +145,27 @@ export function hostsHaveAPurpose(lab: Lab): Problem[] {
     }));
 }
 
+/** An imager must never be told to re-image the SD card it runs from. */
+export function imagerDisksDiffer(lab: Lab): Problem[] {
+  return lab.hosts
+    .filter((host) => host.imager && host.imager.disk === host.imager.sdDisk)
+    .map((host) => ({
+      path: `hosts[${host.index}].imager.disk`,
+      message: `is the disk the imager runs from (imager.sd_disk)`,
+      value: host.imager?.disk,
+      fix: 'name the USB disk the host boots from, e.g. "sda"',
+    }));
+}
+
+export function imagerNamesAreUnique(lab: Lab): Problem[] {
+  return duplicates(lab.hosts, (host) => host.imager?.name).map(([host, first]) => ({
+    path: `hosts[${host.index}].imager.name`,
+    message: `is also the imager of hosts[${first.index}] (${first.name})`,
+    value: host.imager?.name,
+    fix: 'every host has its own SD-card imager',
+  }));
+}
+
 /** Run in this order; each rule is independent of the others. */
 export const labRules: readonly LabRule[] = [
   hostNamesAreUnique,
@@ -157,6 +178,8 @@ export const labRules: readonly LabRule[] = [
   interfacesDiffer,
   recipesExist,
   reservedIpsHaveMacs,
+  imagerDisksDiffer,
+  imagerNamesAreUnique,
   hostsHaveAPurpose,
 ];
 

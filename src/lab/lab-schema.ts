@@ -3,6 +3,7 @@ import { checkedString } from './checked-string.ts';
 import {
   checkAbsolutePath,
   checkCidr,
+  checkDiskName,
   checkHostname,
   checkInterfaceName,
   checkIpv4,
@@ -13,6 +14,7 @@ import {
   checkNotEmpty,
   checkShareTarget,
   checkSshDestination,
+  checkSshHost,
   checkUserName,
 } from './field-checks.ts';
 
@@ -39,11 +41,33 @@ export const imageSchema = z.strictObject({
   placeholder: checkedString(checkHostname).default('changeme'),
 });
 
+const port = z.number().int().min(1).max(65535);
+
+/** How deploy reaches a host running from its USB disk (default: its ip, or <name>.local). */
+export const hostSshSchema = z.strictObject({
+  address: checkedString(checkSshHost).optional(),
+  port: port.optional(),
+  user: checkedString(checkUserName).optional(),
+});
+
+/** The host's SD-card imager: its name, how to reach it, and the disk it re-images. */
+export const imagerSchema = z.strictObject({
+  name: checkedString(checkHostname).optional(),
+  address: checkedString(checkSshHost).optional(),
+  port: port.optional(),
+  user: checkedString(checkUserName).optional(),
+  disk: checkedString(checkDiskName).default('sda'),
+  /** The disk the imager itself runs from (its SD card). */
+  sd_disk: checkedString(checkDiskName).default('mmcblk0'),
+});
+
 export const hostSchema = z.strictObject({
   name: checkedString(checkHostname),
   recipe: checkedString(checkKebabName).optional(),
   mac: checkedString(checkMac).optional(),
   ip: checkedString(checkIpv4).optional(),
+  ssh: hostSshSchema.optional(),
+  imager: imagerSchema.optional(),
 });
 
 /** Where publish puts the images and where imagers find them. */

@@ -59,4 +59,21 @@ export interface LabHost {
   readonly ip?: string;
   /** Position in the lab file's `hosts` list. */
   readonly index: number;
+  /** How deploy reaches the host on its USB disk; unset fields take defaults (see deploy targets). */
+  readonly ssh?: HostEndpointInput;
+  readonly imager?: ImagerInput;
+}
+
+export interface HostEndpointInput {
+  readonly address?: string;
+  readonly port?: number;
+  readonly user?: string;
+}
+
+export interface ImagerInput extends HostEndpointInput {
+  readonly name?: string;
+  /** The disk it re-images, e.g. sda. */
+  readonly disk: string;
+  /** The disk it runs from, e.g. mmcblk0. */
+  readonly sdDisk: string;
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { formatIpv4, parseCidr, prefixMask } from './ipv4.ts';
 import type { LabInput } from './lab-schema.ts';
 import { parseShareTarget } from '../share/share-target.ts';
-import type { Lab, LabHost, LabShare, LabSsh } from './lab-types.ts';
+import type { ImagerInput, Lab, LabHost, LabShare, LabSsh } from './lab-types.ts';
 import { parseSshDestination } from './ssh-destination.ts';
 
 /** Turns schema-valid input into the resolved Lab; the schema guarantees every value is well-formed. */
@@ -33,6 +33,8 @@ export function resolveLab(input: LabInput, file: string, projectDir: string): L
       ...(host.mac === undefined ? {} : { mac: host.mac.toLowerCase() }),
       ...(host.ip === undefined ? {} : { ip: host.ip }),
       index,
+      ...(host.ssh === undefined ? {} : { ssh: { ...host.ssh } }),
+      ...(host.imager === undefined ? {} : { imager: resolveImager(host.imager) }),
     })),
   };
 }
@@ -62,4 +64,9 @@ function resolveSsh(ssh: LabInput['ssh']): LabSsh {
     ...(jump === undefined ? {} : { jump }),
     connectTimeoutSeconds: ssh?.connect_timeout ?? 20,
   };
+}
+
+function resolveImager(imager: NonNullable<LabInput['hosts'][number]['imager']>): ImagerInput {
+  const { sd_disk: sdDisk, ...rest } = imager;
+  return { ...rest, sdDisk };
 }

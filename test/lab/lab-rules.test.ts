@@ -158,6 +158,20 @@ rejects('hostsHaveAPurpose', (lab) => lab.hosts.push({ name: 'spare', mac: 'd8:3
   `${F}: hosts[5]: has neither a recipe (an image to bake) nor an address reservation (mac and ip) (got "spare") — add recipe:, or mac: and ip:, or remove the host`,
 ]);
 
+rejects('imagerDisksDiffer', (lab) => (hostAt(lab, 1).imager = { disk: 'mmcblk0', sd_disk: 'mmcblk0' }), [
+  `${F}: hosts[1].imager.disk: is the disk the imager runs from (imager.sd_disk) (got "mmcblk0") — name the USB disk the host boots from, e.g. "sda"`,
+]);
+rejects(
+  'imagerNamesAreUnique',
+  (lab) => {
+    hostAt(lab, 1).imager = { name: 'imager1' };
+    hostAt(lab, 2).imager = { name: 'imager1' };
+  },
+  [
+    `${F}: hosts[2].imager.name: is also the imager of hosts[1] (pi1) (got "imager1") — every host has its own SD-card imager`,
+  ],
+);
+
 test('the cross-field rules are named and listed', (t) => {
   t.deepEqual(
     labRules.map((rule) => rule.name),
@@ -172,6 +186,8 @@ test('the cross-field rules are named and listed', (t) => {
       'interfacesDiffer',
       'recipesExist',
       'reservedIpsHaveMacs',
+      'imagerDisksDiffer',
+      'imagerNamesAreUnique',
       'hostsHaveAPurpose',
     ],
   );
