@@ -11,14 +11,17 @@ import { isProcessAlive, makeTempDir, TEST_TEMP_PID } from './temp-dir.ts';
 /*
  * A real OpenSSH server per test: /usr/sbin/sshd -D -e with its own config, host key and
  * authorized_keys in a test temp dir, on loopback or inside a network namespace. sshd forks one
- * process per connection and each calls setsid(), so a process group does not hold them: they are
- * found as descendants of the listener in /proc and killed before it.
+ * process per connection and each calls setsid(), so a process group does not hold them; and a
+ * command outlives its session process when the client goes away (it is re-parented to init). So
+ * every session gets `PI_LAB_TEST_SSHD=<temp dir>` in its environment (SetEnv), and stopping kills
+ * the listener's descendants plus every process carrying that marker.
  */
 
 const SSHD = '/usr/sbin/sshd';
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const LOG_LIMIT = 1 << 20;
+const MARKER = 'PI_LAB_TEST_SSHD';
 
 export interface SshdOptions {
   /** Runs sshd inside this namespace (listenAddress must then be one of its addresses). */
@@ -48,6 +51,8 @@ export interface SshdServer {
   readonly dir: string;
   /** sshd's stderr so far (LogLevel VERBOSE: logins, refusals, forwarding). */
   log(): string;
+  /** Pids of the listener and of everything its sessions started that still runs (none after stop()). */
+  processes(): number[];
   /** Kills every per-connection sshd process (and what runs under them): connections drop, the listener stays. */
   killSessions(): Promise<void>;
   /** Kills the sessions and the listener and removes the temp dir; idempotent. */
@@ -61,7 +66,8 @@ export interface ClientKey {
   readonly publicKey: string;
 }
 
-const running = new Set<ChildProcess>();
+/** Running listeners and their temp dirs, for the exit hook. */
+const running = new Map<ChildProcess, string>();
 
 /** An ed25519 key pair made by ssh-keygen; with a passphrase when given. */
 export async function makeClientKey(
@@ -109,6 +115,7 @@ export async function startSshd(options: SshdOptions): Promise<SshdServer> {
       typeof options.authorizedKeys === 'string' ? [options.authorizedKeys] : options.authorizedKeys;
     await writeFile(path.join(dir, 'authorized_keys'), keys.map((key) => `${key.trim()}\n`).join(''));
     if (options.banner !== undefined) await writeFile(path.join(dir, 'banner'), `${options.banner}\n`);
+    await mkdir(path.join(dir, 'home'));
 
     const host = options.listenAddress ?? '127.0.0.1';
     for (let attempt = 1; ; attempt++) {
@@ -157,6 +164,9 @@ function config(dir: string, host: string, port: number, hostKey: string, option
     'UseDNS no',
     'MaxStartups 100',
     'LogLevel VERBOSE',
+    // HOME too: bash run by sshd sources ~/.bashrc, and a test must not depend on (or, killing a
+    // session mid-way, damage) the dotfiles of the machine's own user.
+    `SetEnv ${MARKER}=${dir} HOME=${path.join(dir, 'home')}`,
     ...(options.banner !== undefined ? [`Banner ${path.join(dir, 'banner')}`] : []),
     ...(options.extraConfig ?? []),
     '',
@@ -191,7 +201,7 @@ async function launch(
     ? options.netns.wrap(SSHD, sshdArgs)
     : { program: SSHD, args: sshdArgs };
   const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  running.add(child);
+  running.set(child, dir);
   let log = '';
   child.stderr.on('data', (data: Buffer) => {
     if (log.length < LOG_LIMIT) log += data.toString('utf8');
@@ -220,7 +230,7 @@ async function launch(
     check();
   });
   if (ready === undefined) return { child, log: () => log };
-  await killTree(child);
+  await killTree(child, dir);
   return { reason: ready, log };
 }
 
@@ -237,13 +247,19 @@ function server(
     hostKeyLine: `${name} ${facts.hostPublicKey}`,
     pid: child.pid ?? -1,
     log,
+    processes: () => {
+      const table = processTable();
+      const listener =
+        child.pid !== undefined && table.some((entry) => entry.pid === child.pid) ? [child.pid] : [];
+      return [...listener, ...sessionProcesses(child.pid ?? -1, facts.dir, table)];
+    },
     killSessions: async () => {
-      if (child.pid !== undefined) killAll(descendantsOf(child.pid));
+      if (child.pid !== undefined) killAll(sessionProcesses(child.pid, facts.dir));
       await Promise.resolve();
     },
     stop: () => {
       stopping ??= (async () => {
-        await killTree(child);
+        await killTree(child, facts.dir);
         await removeDir();
       })();
       return stopping;
@@ -251,13 +267,13 @@ function server(
   };
 }
 
-/** SIGKILLs the session processes, then the listener, and waits for the listener to be reaped. */
-async function killTree(child: ChildProcess): Promise<void> {
+/** SIGKILLs the session processes and the listener, and waits for the listener to be reaped. */
+async function killTree(child: ChildProcess, dir: string): Promise<void> {
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
   });
-  if (child.pid !== undefined) killAll([...descendantsOf(child.pid), child.pid]);
+  if (child.pid !== undefined) killAll([...sessionProcesses(child.pid, dir), child.pid]);
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
   clearTimeout(timer);
@@ -278,6 +294,18 @@ interface ProcessEntry {
   readonly pid: number;
   readonly ppid: number;
   readonly command: string;
+  /** The sshd temp dir from the session marker in the environment, if any. */
+  readonly sshdDir: string | undefined;
+}
+
+/** The listener's descendants and every process a session of this server started. */
+function sessionProcesses(
+  listener: number,
+  dir: string,
+  table: readonly ProcessEntry[] = processTable(),
+): number[] {
+  const marked = table.filter((entry) => entry.sshdDir === dir).map((entry) => entry.pid);
+  return [...new Set([...descendantsOf(listener, table), ...marked])];
 }
 
 /** Synchronous so that the exit hook can use it. */
@@ -290,12 +318,22 @@ function processTable(): ProcessEntry[] {
       // Field 4 (ppid) follows the command name in parentheses, which may itself hold spaces.
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      table.push({ pid: Number(entry), ppid, command });
+      table.push({ pid: Number(entry), ppid, command, sshdDir: readMarker(entry) });
     } catch {
       // exited meanwhile
     }
   }
   return table;
+}
+
+function readMarker(pid: string): string | undefined {
+  try {
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    return environ.find((line) => line.startsWith(`${MARKER}=`))?.slice(MARKER.length + 1);
+  } catch {
+    // another user's process (when not root), or exited meanwhile
+    return undefined;
+  }
 }
 
 function descendantsOf(pid: number, table: readonly ProcessEntry[] = processTable()): number[] {
@@ -312,13 +350,19 @@ function descendantsOf(pid: number, table: readonly ProcessEntry[] = processTabl
   return found;
 }
 
-/** sshd listeners whose config lives in the temp dir of a test process that is gone. */
+/** sshd listeners and session commands of test processes that are gone (the temp dir names the pid). */
 function reapLeakedSshd(): void {
   const table = processTable();
+  const ownerGone = (text: string): boolean => {
+    const owner = TEST_TEMP_PID.exec(text)?.[1];
+    return owner !== undefined && !isProcessAlive(Number(owner));
+  };
   for (const entry of table) {
-    if (!entry.command.startsWith(`${SSHD} -D -e -f `)) continue;
-    const owner = TEST_TEMP_PID.exec(entry.command)?.[1];
-    if (owner && !isProcessAlive(Number(owner))) killAll([...descendantsOf(entry.pid, table), entry.pid]);
+    // sshd rewrites its title: "sshd: /usr/sbin/sshd -D -e -f <config> [listener] …".
+    const listener = entry.command.includes(`${SSHD} -D -e -f `) && ownerGone(entry.command);
+    const session = entry.sshdDir !== undefined && ownerGone(entry.sshdDir);
+    if (listener) killAll([...descendantsOf(entry.pid, table), entry.pid]);
+    else if (session) killAll([entry.pid]);
   }
 }
 
@@ -339,6 +383,7 @@ async function freePort(host: string): Promise<number> {
 // A test that throws still runs its teardown; this covers a worker that exits without unwinding.
 process.once('exit', () => {
   const table = processTable();
-  for (const child of running)
-    if (child.pid !== undefined) killAll([...descendantsOf(child.pid, table), child.pid]);
+  for (const [child, dir] of running) {
+    if (child.pid !== undefined) killAll([...sessionProcesses(child.pid, dir, table), child.pid]);
+  }
 });
