@@ -4,6 +4,9 @@ import type { LabSsh } from '../lab/lab-types.ts';
 import { LocalShareFs } from './local-share-fs.ts';
 import type { ShareFs } from './share-fs.ts';
 import type { ShareTarget } from './share-target.ts';
+import { connectSsh } from '../ssh/connect-ssh.ts';
+import { jumpEndpoint, sshSettings } from '../ssh/lab-ssh.ts';
+import { SftpShareFs } from './sftp-share-fs.ts';
 
 /** Opens the share: a local directory (which must exist: an unmounted NFS share must not fill the local disk). */
 export async function openShare(target: ShareTarget, ssh: LabSsh): Promise<ShareFs> {
@@ -15,5 +18,19 @@ export async function openShare(target: ShareTarget, ssh: LabSsh): Promise<Share
       ]);
     return new LocalShareFs(target.dir);
   }
-  throw new UserError(`sftp://${ssh.user}@${target.host}: SFTP shares are not supported yet.`);
+  const session = await connectSsh(
+    {
+      host: target.host,
+      port: target.port,
+      user: target.user ?? ssh.user,
+      ...(ssh.jump ? { jump: jumpEndpoint(ssh.jump, ssh.user) } : {}),
+    },
+    sshSettings(ssh),
+  );
+  try {
+    return await SftpShareFs.open(session, target.dir);
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
 }
