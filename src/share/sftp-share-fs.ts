@@ -82,7 +82,7 @@ export class SftpShareFs implements ShareFs {
 
   async mkdirExclusive(dir: string): Promise<boolean> {
     try {
-      await this.call<void>('mkdir', dir, (done) =>
+      await this.call<undefined>('mkdir', dir, (done) =>
         this.sftp.mkdir(this.resolve(dir), { mode: 0o755 }, done),
       );
       return true;
@@ -101,7 +101,7 @@ export class SftpShareFs implements ShareFs {
   }
 
   async writeText(relative: string, text: string): Promise<void> {
-    await this.call<void>('write', relative, (done) =>
+    await this.call<undefined>('write', relative, (done) =>
       this.sftp.writeFile(this.resolve(relative), text, { mode: FILE_MODE }, done),
     );
   }
@@ -116,7 +116,7 @@ export class SftpShareFs implements ShareFs {
     const abort = (): void => void this.session.close();
     signal?.addEventListener('abort', abort, { once: true });
     try {
-      await this.call<void>('upload', relative, (done) =>
+      await this.call<undefined>('upload', relative, (done) =>
         this.sftp.fastPut(
           localFile,
           this.resolve(relative),
@@ -148,14 +148,14 @@ export class SftpShareFs implements ShareFs {
   }
 
   async hardlink(existing: string, link: string): Promise<void> {
-    await this.call<void>('hard link', link, (done) =>
+    await this.call<undefined>('hard link', link, (done) =>
       this.sftp.ext_openssh_hardlink(this.resolve(existing), this.resolve(link), done),
     );
   }
 
   async symlink(target: string, link: string): Promise<void> {
     // ssh2 puts the arguments in the order OpenSSH's server expects.
-    await this.call<void>('symlink', link, (done) => this.sftp.symlink(target, this.resolve(link), done));
+    await this.call<undefined>('symlink', link, (done) => this.sftp.symlink(target, this.resolve(link), done));
   }
 
   async readlink(relative: string): Promise<string | undefined> {
@@ -165,7 +165,7 @@ export class SftpShareFs implements ShareFs {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    await this.call<void>('rename', to, (done) =>
+    await this.call<undefined>('rename', to, (done) =>
       this.sftp.ext_openssh_rename(this.resolve(from), this.resolve(to), done),
     );
   }
@@ -181,7 +181,7 @@ export class SftpShareFs implements ShareFs {
     const info = await this.call<{ f_bavail: number; f_frsize: number }>('statvfs', dir, (done) =>
       this.sftp.ext_openssh_statvfs(this.resolve(dir), done),
     ).catch(() => undefined);
-    const free = info ? Number(info.f_bavail) * Number(info.f_frsize) : Number.NaN;
+    const free = info ? info.f_bavail * info.f_frsize : Number.NaN;
     return Number.isFinite(free) ? free : undefined;
   }
 
