@@ -40,7 +40,7 @@ export async function connectSsh(endpoint: SshEndpoint, settings: SshSettings = 
   const connections: SshConnection[] = [];
   try {
     for (const hopEndpoint of hopsOf(endpoint)) {
-      const hop: Hop = { endpoint: hopEndpoint, target: endpoint };
+      const hop: Hop = { endpoint: hopEndpoint, target: endpoint, isJump: hopEndpoint !== endpoint };
       const identities = await loadIdentities(resolved, hopEndpoint.user);
       if (identities.methods.length === 0) throw noIdentities(hop, identities, resolved.identityFiles);
       const previous = connections.at(-1);

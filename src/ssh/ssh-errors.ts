@@ -20,21 +20,24 @@ export interface Hop {
   readonly endpoint: SshEndpoint;
   /** The whole endpoint the caller asked for (jump chain included). */
   readonly target: SshEndpoint;
+  /** Whether `endpoint` is one of the target's jump hosts. */
+  readonly isJump: boolean;
 }
 
 function where(hop: Hop): string {
-  if (hop.endpoint === hop.target) return `cannot connect to ${describeEndpoint(hop.target)}`;
+  if (!hop.isJump) return `cannot connect to ${describeEndpoint(hop.target)}`;
   return `cannot connect to ${describeEndpoint(hop.target)}: the jump host ${formatEndpoint(hop.endpoint)} failed`;
 }
 
 function reachAdvice(hop: Hop): string[] {
-  const { host } = hop.endpoint;
-  const jumpAdvice =
-    hop.endpoint === hop.target && !hop.target.jump
-      ? 'if the host is only reachable through another machine, give it a jump host'
-      : `is the jump host ${formatEndpoint(hop.endpoint.jump ?? hop.endpoint)} up, and can it reach ${host}?`;
+  const { host, jump } = hop.endpoint;
+  const jumpAdvice = jump
+    ? `is the jump host ${formatEndpoint(jump)} up, and can it reach ${host}?`
+    : hop.isJump
+      ? `the jump host ${host} must be reachable from this machine directly`
+      : 'if the host is only reachable through another machine, give it a jump host';
   return [
-    `is ${host} switched on and reachable from here (ping ${host})?`,
+    `is ${host} switched on and reachable from ${jump ? formatEndpoint(jump) : 'here'}?`,
     'is this machine on the lab network (cable, Wi-Fi, VPN)?',
     jumpAdvice,
   ];
@@ -106,7 +109,7 @@ export function authenticationFailed(hop: Hop, identities: Identities, serverMes
   const port = endpointPort(endpoint);
   const publicKey = identities.keyFiles[0] ?? '~/.ssh/id_ed25519';
   const jump = endpoint.jump ? ` -o ProxyJump=${proxyJumpSpec(endpoint.jump)}` : '';
-  const target = hop.endpoint === hop.target ? '' : ` (the jump host for ${describeEndpoint(hop.target)})`;
+  const target = hop.isJump ? ` (the jump host for ${describeEndpoint(hop.target)})` : '';
   return new UserError(
     `cannot log in to ${formatEndpoint(endpoint)}${target}: ${serverMessage ?? 'the server accepted none of the keys offered'}`,
     [
