@@ -122,7 +122,12 @@ function logIn(hop: Hop, socket: Duplex, facts: LogInFacts): Promise<SshConnecti
         return void notes.push(error.message);
       }
       if (error.level === 'client-authentication') return fail(authFailed());
-      if (TOO_MANY_FAILURES.test(error.message)) return fail(authFailed(`the server said: ${error.message}`));
+      if (TOO_MANY_FAILURES.test(error.message)) {
+        notes.push(
+          'sshd gives up after MaxAuthTries keys (6 by default): list only the right key file, or remove unneeded keys from the agent (ssh-add -d)',
+        );
+        return fail(authFailed(`the server said: ${error.message}`));
+      }
       fail(connectionFailed(error, hop, settings.connectTimeoutSeconds));
     });
     client.on('close', () => {

@@ -10,7 +10,7 @@ import { skipUnlessRoot } from '../helpers/root-only.ts';
 import { makeClientKey } from '../helpers/sshd.ts';
 import { killGroup, runBash, runTool, spawnTool } from '../helpers/spawn-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
-import { type LoopbackServer, startLoopbackServer, within } from './loopback-server.ts';
+import { eventually, type LoopbackServer, startLoopbackServer, within } from './loopback-server.ts';
 
 /*
  * What connecting refuses, and what it says: host keys (unknown, changed, revoked), keys the server
@@ -223,6 +223,47 @@ rootTest('a passphrase-protected key loaded into ssh-agent logs in through the a
       await agent;
     }
   });
+});
+
+rootTest('a dead agent socket is noted and skipped: the key files still log in', async (t) => {
+  await withServer(async (lab) => {
+    const agentSocket = path.join(lab.temp.path, 'no-agent.sock');
+    t.is(await canRun(lab, { ...lab.settings, agentSocket, useAgent: true }), 'in\n');
+    const wrong = await makeClientKey(lab.temp.path, { name: 'id_wrong' });
+    const error = await refused(t, lab, {
+      ...lab.settings,
+      identityFiles: [wrong.privateKeyFile],
+      agentSocket,
+      useAgent: true,
+    });
+    t.true(error.details.includes(`offered: the ssh-agent at ${agentSocket}, ${wrong.privateKeyFile}`));
+    t.true(error.details.some((line) => line.startsWith('the ssh-agent failed: ')));
+  });
+});
+
+rootTest('sshd giving up after MaxAuthTries is reported as a refused login', async (t) => {
+  const lab = await startLoopbackServer({ extraConfig: ['MaxAuthTries 1'] });
+  try {
+    const keys = [
+      await makeClientKey(lab.temp.path, { name: 'id_wrong1' }),
+      await makeClientKey(lab.temp.path, { name: 'id_wrong2' }),
+      await makeClientKey(lab.temp.path, { name: 'id_wrong3' }),
+    ];
+    const error = await refused(t, lab, {
+      ...lab.settings,
+      identityFiles: keys.map((key) => key.privateKeyFile),
+    });
+    t.regex(
+      error.message,
+      /^cannot log in to root@127\.0\.0\.1:\d+: the server said: Too many authentication failures$/,
+    );
+    t.true(error.details.some((line) => line.startsWith('sshd gives up after MaxAuthTries keys')));
+    t.true(error.details.some((line) => line.startsWith('install your public key on the host: ssh-copy-id')));
+    const gaveUp = /maximum authentication attempts exceeded/;
+    t.true(await eventually(30, () => gaveUp.test(lab.server.log())), lab.server.log());
+  } finally {
+    await lab.release();
+  }
 });
 
 async function waitForSocket(file: string): Promise<void> {
