@@ -26,7 +26,7 @@ if (options.share !== undefined || lab.share) {
   const target = resolveShareOption(options.share, lab, 'report');
   comparedWith = `the current versions on ${describeShareTarget(target, lab.ssh.user)}`;
   try {
-    const share = await openShare(target, lab.ssh);
+    const share = await openShare(target, lab);
     try {
       for (const host of hosts) {
         const state = await readHostOnShare(share, host);

@@ -7,7 +7,7 @@ import { loadLab } from '../lab/load-lab.ts';
 import { openShare } from '../share/open-share.ts';
 import { readHostsOnShare } from '../share/read-share-state.ts';
 import { describeShareTarget, type ShareTarget } from '../share/share-target.ts';
-import type { LabSsh } from '../lab/lab-types.ts';
+import type { LabReach } from '../ssh/lab-ssh.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
 import { formatBytes, formatTable } from './format-units.ts';
 import { runInterruptibly } from './interrupts.ts';
@@ -49,7 +49,7 @@ export async function imagesCommand(argv: readonly string[], projectDir: string)
       const target = resolveShareOption(values.share, lab, 'images');
       shareName = describeShareTarget(target, lab.ssh.user);
       try {
-        rows.push(...(await runInterruptibly(() => shareRows(target, lab.ssh, hosts))));
+        rows.push(...(await runInterruptibly(() => shareRows(target, lab, hosts))));
       } catch (error) {
         if (!(error instanceof UserError)) throw error;
         shareError = describeError(error);
@@ -102,8 +102,8 @@ async function localRows(fromDir: string, hosts: readonly string[]): Promise<Ima
   return rows;
 }
 
-async function shareRows(target: ShareTarget, ssh: LabSsh, hosts: readonly string[]): Promise<ImageRow[]> {
-  const share = await openShare(target, ssh);
+async function shareRows(target: ShareTarget, lab: LabReach, hosts: readonly string[]): Promise<ImageRow[]> {
+  const share = await openShare(target, lab);
   try {
     const known = new Set([...hosts, ...(await readHostsOnShare(share)).map((h) => h.host)]);
     const rows: ImageRow[] = [];

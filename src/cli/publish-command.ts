@@ -42,7 +42,7 @@ export async function publishCommand(argv: readonly string[], projectDir: string
     const live = !values.json && process.stderr.isTTY ? publishLiveReporter(process.stderr) : undefined;
     const reporter = values.json ? SILENT_PUBLISH_REPORTER : (live ?? publishLineReporter(process.stderr));
     const result = await runInterruptibly(async () => {
-      const share = await openShare(target, lab.ssh);
+      const share = await openShare(target, lab);
       try {
         return await publishImages({ share, images, keep, reporter });
       } finally {

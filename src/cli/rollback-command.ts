@@ -31,7 +31,7 @@ export async function rollbackCommand(argv: readonly string[], projectDir: strin
     if (!host) throw new UserError('Name exactly one host to roll back.', [ROLLBACK_USAGE]);
     const target = resolveShareOption(values.share, lab, 'rollback');
     const result = await runInterruptibly(async () => {
-      const share = await openShare(target, lab.ssh);
+      const share = await openShare(target, lab);
       try {
         return await rollbackHost(share, host.name, values.to);
       } finally {

@@ -87,12 +87,29 @@ export const sshSchema = z.strictObject({
   connect_timeout: z.number().int().min(1).max(600).default(20),
 });
 
+const seconds = z.number().int().min(1).max(86_400);
+
+/** How deploy paces itself: hosts at once, and how long each waiting step may take (seconds). */
+export const deploySchema = z.strictObject({
+  parallel: z.number().int().min(1).max(16).default(3),
+  timeouts: z
+    .strictObject({
+      locate: seconds.optional(),
+      boot: seconds.optional(),
+      preflight: seconds.optional(),
+      restore: seconds.optional(),
+      verify: seconds.optional(),
+    })
+    .default({}),
+});
+
 /** One key per section: new sections are added here with their own schema. */
 export const labSchema = z.strictObject({
   network: networkSchema,
   image: imageSchema,
   share: shareSchema.optional(),
   ssh: sshSchema.optional(),
+  deploy: deploySchema.optional(),
   hosts: z.array(hostSchema),
 });
 

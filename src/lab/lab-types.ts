@@ -13,7 +13,16 @@ export interface Lab {
   };
   readonly share?: LabShare;
   readonly ssh: LabSsh;
+  readonly deploy: LabDeploy;
   readonly hosts: readonly LabHost[];
+}
+
+export interface LabDeploy {
+  readonly parallel: number;
+  /** Seconds per waiting step; unset ones take deploy's defaults. */
+  readonly timeouts: Readonly<
+    Partial<Record<'locate' | 'boot' | 'preflight' | 'restore' | 'verify', number>>
+  >;
 }
 
 export interface LabShare {

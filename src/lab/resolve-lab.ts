@@ -7,7 +7,7 @@ import { parseSshDestination } from './ssh-destination.ts';
 
 /** Turns schema-valid input into the resolved Lab; the schema guarantees every value is well-formed. */
 export function resolveLab(input: LabInput, file: string, projectDir: string): Lab {
-  const { network, image, share, ssh } = input;
+  const { network, image, share, ssh, deploy } = input;
   const cidr = parseCidr(network.subnet);
   if (!cidr) throw new Error(`resolveLab: subnet ${network.subnet} passed the schema but does not parse`);
   return {
@@ -27,6 +27,7 @@ export function resolveLab(input: LabInput, file: string, projectDir: string): L
     image: { clean: path.resolve(projectDir, image.clean), placeholder: image.placeholder },
     ...(share ? { share: resolveShare(share, projectDir) } : {}),
     ssh: resolveSsh(ssh),
+    deploy: { parallel: deploy?.parallel ?? 3, timeouts: { ...(deploy?.timeouts ?? {}) } },
     hosts: input.hosts.map((host, index): LabHost => ({
       name: host.name,
       ...(host.recipe === undefined ? {} : { recipe: host.recipe }),

@@ -1,15 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { UserError } from '../errors.ts';
-import type { LabSsh } from '../lab/lab-types.ts';
 import { LocalShareFs } from './local-share-fs.ts';
 import type { ShareFs } from './share-fs.ts';
 import type { ShareTarget } from './share-target.ts';
 import { connectSsh } from '../ssh/connect-ssh.ts';
-import { jumpEndpoint, sshSettings } from '../ssh/lab-ssh.ts';
+import { labEndpoint, type LabReach, sshSettings } from '../ssh/lab-ssh.ts';
 import { SftpShareFs } from './sftp-share-fs.ts';
 
 /** Opens the share: a local directory (which must exist: an unmounted NFS share must not fill the local disk). */
-export async function openShare(target: ShareTarget, ssh: LabSsh): Promise<ShareFs> {
+export async function openShare(target: ShareTarget, lab: LabReach): Promise<ShareFs> {
   if (target.kind === 'local') {
     const info = await stat(target.dir).catch(() => undefined);
     if (!info?.isDirectory())
@@ -19,13 +18,8 @@ export async function openShare(target: ShareTarget, ssh: LabSsh): Promise<Share
     return new LocalShareFs(target.dir);
   }
   const session = await connectSsh(
-    {
-      host: target.host,
-      port: target.port,
-      user: target.user ?? ssh.user,
-      ...(ssh.jump ? { jump: jumpEndpoint(ssh.jump, ssh.user) } : {}),
-    },
-    sshSettings(ssh),
+    labEndpoint(lab, target.host, { port: target.port, ...(target.user ? { user: target.user } : {}) }),
+    sshSettings(lab.ssh),
   );
   try {
     return await SftpShareFs.open(session, target.dir);

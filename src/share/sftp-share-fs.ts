@@ -155,7 +155,9 @@ export class SftpShareFs implements ShareFs {
 
   async symlink(target: string, link: string): Promise<void> {
     // ssh2 puts the arguments in the order OpenSSH's server expects.
-    await this.call<undefined>('symlink', link, (done) => this.sftp.symlink(target, this.resolve(link), done));
+    await this.call<undefined>('symlink', link, (done) =>
+      this.sftp.symlink(target, this.resolve(link), done),
+    );
   }
 
   async readlink(relative: string): Promise<string | undefined> {

@@ -1,6 +1,10 @@
-import type { LabSsh } from '../lab/lab-types.ts';
+import { isInSubnet, parseIpv4 } from '../lab/ipv4.ts';
+import type { Lab, LabSsh } from '../lab/lab-types.ts';
 import type { SshDestination } from '../lab/ssh-destination.ts';
 import type { SshEndpoint, SshSettings } from './ssh-endpoint.ts';
+
+/** What connecting to a lab machine needs from the lab file. */
+export type LabReach = Pick<Lab, 'ssh' | 'network'>;
 
 /** The lab file's ssh section as connection settings. */
 export function sshSettings(ssh: LabSsh): SshSettings {
@@ -13,4 +17,32 @@ export function sshSettings(ssh: LabSsh): SshSettings {
 
 export function jumpEndpoint(jump: SshDestination, defaultUser: string): SshEndpoint {
   return { host: jump.host, user: jump.user ?? defaultUser, ...(jump.port ? { port: jump.port } : {}) };
+}
+
+/**
+ * An endpoint in the lab: addresses on the lab subnet are behind the router, so they are reached
+ * through ssh.jump when one is set (except from the router itself, `direct`).
+ */
+export function labEndpoint(
+  lab: LabReach,
+  address: string,
+  options: { readonly port?: number; readonly user?: string; readonly direct?: boolean } = {},
+): SshEndpoint {
+  const jump =
+    !options.direct && lab.ssh.jump && onLabSubnet(lab, address)
+      ? jumpEndpoint(lab.ssh.jump, lab.ssh.user)
+      : undefined;
+  return {
+    host: address,
+    user: options.user ?? lab.ssh.user,
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(jump ? { jump } : {}),
+  };
+}
+
+function onLabSubnet(lab: LabReach, address: string): boolean {
+  const value = parseIpv4(address);
+  const subnet = parseIpv4(lab.network.subnet.address);
+  if (value === undefined || subnet === undefined) return false;
+  return isInSubnet(value, { address: subnet, prefix: lab.network.subnet.prefix });
 }

@@ -1,0 +1,202 @@
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import {
+  DEFAULT_DEPLOY_TIMEOUTS,
+  type DeploySettings,
+  type DeployTimeouts,
+} from '../deploy/deploy-settings.ts';
+import { type DeployOutcome, SILENT_DEPLOY_REPORTER } from '../deploy/deploy-events.ts';
+import { deployHosts } from '../deploy/deploy-hosts.ts';
+import { type DeployTarget, resolveDeployTarget } from '../deploy/deploy-target.ts';
+import { dryRunCommands } from '../deploy/dry-run-commands.ts';
+import { UserError } from '../errors.ts';
+import type { Lab } from '../lab/lab-types.ts';
+import { loadLab } from '../lab/load-lab.ts';
+import { selectRecipeHosts } from '../lab/select-hosts.ts';
+import { openShare } from '../share/open-share.ts';
+import { readHostOnShare } from '../share/read-share-state.ts';
+import { sshSettings } from '../ssh/lab-ssh.ts';
+import { describeEndpoint } from '../ssh/ssh-endpoint.ts';
+import { describeDeployOutcome, deployLineReporter, deployLiveReporter } from './deploy-view.ts';
+import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
+import { runInterruptibly } from './interrupts.ts';
+
+export const DEPLOY_USAGE = `Usage: npm run deploy -- HOST... [--all] [--lab FILE] [--version V] [--dry-run] [--yes] [--json] [--install-tools]
+
+Re-images hosts from their published image: sends each into its SD imager, checks the imager, the
+disk and the image, restores with Clonezilla, verifies the disk, reboots and waits for the host to
+come back as itself running the new version. Nodes go a few at a time, the router last and alone.
+  --all            every host with a recipe
+  --version V      restore this published version (one host) instead of the current one
+  --dry-run        print every remote command, in order; connect to nothing
+  --yes            do not ask for confirmation (required without a terminal)
+  --install-tools  install missing tools (clonezilla, partclone, mtools) on the imagers
+  --json           print a machine-readable result on stdout`;
+
+const VERSION = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9a-f]{12}$/;
+
+export async function deployCommand(argv: readonly string[], projectDir: string): Promise<number> {
+  try {
+    const { values, positionals } = parseDeployArgs(argv);
+    if (values.help) {
+      process.stdout.write(`${DEPLOY_USAGE}\n`);
+      return EXIT_OK;
+    }
+    if (positionals.length === 0 && !values.all)
+      throw new UserError('Name the hosts to deploy, or pass --all.', [DEPLOY_USAGE]);
+    const lab = await loadLab(path.resolve(values.lab ?? path.join(projectDir, 'recipes/lab.yaml')), {
+      projectDir,
+    });
+    const hosts = selectRecipeHosts(lab, values.all ? [] : positionals, 'deploy');
+    if (values.version !== undefined) {
+      if (hosts.length !== 1)
+        throw new UserError('--version names one host’s version: deploy one host with it.');
+      if (!VERSION.test(values.version) || !values.version.startsWith(`${hosts[0]?.name ?? ''}-`))
+        throw new UserError(
+          `--version ${values.version} is not a version of ${hosts[0]?.name ?? ''} (e.g. ${hosts[0]?.name ?? 'pi1'}-1a2b3c4d5e6f; npm run images lists them).`,
+        );
+    }
+    const targets = hosts.map((host) => resolveDeployTarget(lab, host));
+    const settings = deploySettings(lab, projectDir, values.version, values['install-tools'] ?? false);
+
+    if (values['dry-run']) return printDryRun(targets, settings, values.json ?? false);
+
+    if (!values.yes) await confirm(targets, lab, values.version);
+    const live = !values.json && process.stderr.isTTY ? deployLiveReporter(process.stderr) : undefined;
+    const reporter = values.json ? SILENT_DEPLOY_REPORTER : (live ?? deployLineReporter(process.stderr));
+    const outcomes = await runInterruptibly(() =>
+      deployHosts(targets, settings, reporter, lab.deploy.parallel),
+    );
+    live?.close();
+    printOutcomes(outcomes, values.json ?? false);
+    return outcomes.every((o) => o.status === 'deployed') ? EXIT_OK : EXIT_FAILED;
+  } catch (error) {
+    return reportFatal(error);
+  }
+}
+
+function deploySettings(
+  lab: Lab,
+  projectDir: string,
+  version: string | undefined,
+  installTools: boolean,
+): DeploySettings {
+  const set = lab.deploy.timeouts;
+  const timeouts: DeployTimeouts = {
+    locate: set.locate ?? DEFAULT_DEPLOY_TIMEOUTS.locate,
+    boot: set.boot ?? DEFAULT_DEPLOY_TIMEOUTS.boot,
+    preflight: set.preflight ?? DEFAULT_DEPLOY_TIMEOUTS.preflight,
+    restore: set.restore ?? DEFAULT_DEPLOY_TIMEOUTS.restore,
+    verify: set.verify ?? DEFAULT_DEPLOY_TIMEOUTS.verify,
+  };
+  return {
+    ssh: sshSettings(lab.ssh),
+    timeouts,
+    placeholder: lab.image.placeholder,
+    logDir: path.join(projectDir, 'logs'),
+    installTools,
+    ...(version === undefined ? {} : { version }),
+  };
+}
+
+function printDryRun(targets: readonly DeployTarget[], settings: DeploySettings, json: boolean): number {
+  const ordered = [...targets.filter((t) => !t.isRouter), ...targets.filter((t) => t.isRouter)];
+  const outcomes: DeployOutcome[] = ordered.map((target) => ({
+    host: target.host,
+    status: 'planned',
+    seconds: 0,
+    commands: dryRunCommands(target, settings),
+  }));
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ok: true, dryRun: true, hosts: outcomes }, null, 2)}\n`);
+  } else {
+    for (const outcome of outcomes)
+      process.stdout.write(
+        `${outcome.host}:\n${(outcome.commands ?? []).map((line) => `  ${line}`).join('\n')}\n\n`,
+      );
+    process.stdout.write('Dry run: nothing was connected to or changed.\n');
+  }
+  return EXIT_OK;
+}
+
+/** The plan (host → version, disk, imager), then a yes from a person at a terminal. */
+async function confirm(
+  targets: readonly DeployTarget[],
+  lab: Lab,
+  version: string | undefined,
+): Promise<void> {
+  if (!process.stdin.isTTY)
+    throw new UserError('deploy overwrites disks: without a terminal to confirm, pass --yes.');
+  const versions = await currentVersions(lab, targets, version);
+  process.stderr.write('Deploy will re-image:\n');
+  for (const target of targets)
+    process.stderr.write(
+      `  ${target.host} → ${versions.get(target.host) ?? '(current on the share)'} onto ${target.disk} of ${target.imagerName} (${describeEndpoint(target.imager)})${target.isRouter ? ' — router: last, the lab network goes down meanwhile' : ''}\n`,
+    );
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question('Go ahead? [y/N] ');
+    if (!/^y(es)?$/i.test(answer.trim())) throw new UserError('Not confirmed: nothing was done.');
+  } finally {
+    prompt.close();
+  }
+}
+
+async function currentVersions(lab: Lab, targets: readonly DeployTarget[], version: string | undefined) {
+  const versions = new Map<string, string>();
+  if (version !== undefined) {
+    for (const target of targets) versions.set(target.host, version);
+    return versions;
+  }
+  if (!lab.share) return versions;
+  try {
+    const share = await openShare(lab.share.target, lab);
+    try {
+      for (const target of targets) {
+        const current = (await readHostOnShare(share, target.host)).current;
+        if (current) versions.set(target.host, current);
+      }
+    } finally {
+      await share.close();
+    }
+  } catch {
+    // The plan still shows hosts and disks; the imagers read the share themselves.
+  }
+  return versions;
+}
+
+function printOutcomes(outcomes: readonly DeployOutcome[], json: boolean): void {
+  if (json) {
+    const ok = outcomes.every((o) => o.status === 'deployed');
+    process.stdout.write(`${JSON.stringify({ ok, dryRun: false, hosts: outcomes }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`\n${outcomes.map(describeDeployOutcome).join('\n')}\n`);
+  for (const outcome of outcomes) {
+    if (outcome.status === 'failed' && outcome.error)
+      process.stderr.write(`\n${outcome.host} failed at ${outcome.step ?? '?'}:\n${outcome.error}\n`);
+    if (outcome.logFile) process.stderr.write(`${outcome.host}: restore log ${outcome.logFile}\n`);
+  }
+}
+
+function parseDeployArgs(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        all: { type: 'boolean' },
+        lab: { type: 'string' },
+        version: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
+        json: { type: 'boolean' },
+        'install-tools': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UserError((error as Error).message, [DEPLOY_USAGE]);
+  }
+}

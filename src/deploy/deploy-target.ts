@@ -1,0 +1,53 @@
+import type { Lab, LabHost } from '../lab/lab-types.ts';
+import { labEndpoint } from '../ssh/lab-ssh.ts';
+import type { SshEndpoint } from '../ssh/ssh-endpoint.ts';
+
+/** Everything deploy needs to know about one host, with the lab file's defaults filled in. */
+export interface DeployTarget {
+  readonly host: string;
+  /** The router goes last and alone: the lab network goes down with it. */
+  readonly isRouter: boolean;
+  /** The host running from its USB disk, answering as `host`. */
+  readonly node: SshEndpoint;
+  readonly imagerName: string;
+  /** The same machine booted from its SD card, answering as `imagerName`. */
+  readonly imager: SshEndpoint;
+  /** The disk the imager re-images (sda). */
+  readonly disk: string;
+  /** The disk the imager runs from (mmcblk0). */
+  readonly sdDisk: string;
+  /** ocs-sr's image root on the imager, where the share is mounted. */
+  readonly imageRoot: string;
+  /** What to mount there when it is not mounted yet, e.g. 192.168.87.2:/srv/os_images. */
+  readonly nfs?: string;
+}
+
+const ROUTER_RECIPE = 'router';
+
+/** pi1 → imager1 (the lab's naming); other names get an `-imager` suffix. */
+export function defaultImagerName(host: string): string {
+  const number = /^[a-z]+(\d+)$/.exec(host)?.[1];
+  return number === undefined ? `${host}-imager` : `imager${number}`;
+}
+
+export function resolveDeployTarget(lab: Lab, host: LabHost): DeployTarget {
+  const isRouter = host.recipe === ROUTER_RECIPE;
+  const imagerName = host.imager?.name ?? defaultImagerName(host.name);
+  const endpoint = (address: string, port: number | undefined, user: string | undefined): SshEndpoint =>
+    labEndpoint(lab, address, {
+      direct: isRouter,
+      ...(port === undefined ? {} : { port }),
+      ...(user === undefined ? {} : { user }),
+    });
+  return {
+    host: host.name,
+    isRouter,
+    node: endpoint(host.ssh?.address ?? host.ip ?? `${host.name}.local`, host.ssh?.port, host.ssh?.user),
+    imagerName,
+    imager: endpoint(host.imager?.address ?? `${imagerName}.local`, host.imager?.port, host.imager?.user),
+    disk: host.imager?.disk ?? 'sda',
+    sdDisk: host.imager?.sdDisk ?? 'mmcblk0',
+    imageRoot: lab.share?.imageRoot ?? '/home/partimag',
+    ...(lab.share?.nfs === undefined ? {} : { nfs: lab.share.nfs }),
+  };
+}

@@ -1,0 +1,98 @@
+import path from 'node:path';
+import type { Manifest } from '../bake/manifest.ts';
+import type { SshSession } from '../ssh/ssh-session.ts';
+import type { DeployTarget } from './deploy-target.ts';
+import type { ImageLocation } from './image-location.ts';
+import { type ImagerFacts, parseFindmnt, parseLsblk } from './imager-facts.ts';
+import {
+  asRoot,
+  checkSums,
+  findMount,
+  findTools,
+  listBlockDevices,
+  readFileCommand,
+} from './remote-commands.ts';
+
+const MANIFEST_FILE = 'pi-lab-manifest.json';
+const SAFE_FILE_NAME = /^[\w.+-]+$/;
+
+/** Reads everything preflight judges, without changing anything on the imager. */
+export async function gatherImagerFacts(
+  session: SshSession,
+  target: DeployTarget,
+  image: ImageLocation,
+  hostname: string,
+  timeoutSeconds: number,
+): Promise<ImagerFacts> {
+  const user = session.endpoint.user;
+  const run = (cmd: Parameters<SshSession['exec']>[0], stdin?: string) =>
+    session.exec(cmd, { timeoutSeconds, ...(stdin === undefined ? {} : { stdin }) });
+  const devices = parseLsblk((await session.run(listBlockDevices(), { timeoutSeconds })).stdout);
+  const root = parseFindmnt((await run(findMount('/'))).stdout);
+  const boot = parseFindmnt((await run(findMount('/boot/firmware'))).stdout);
+  const tools = new Set(
+    (await run(findTools())).stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean),
+  );
+  const imageRootMount = parseFindmnt((await run(findMount(target.imageRoot))).stdout);
+
+  const manifestText = await run(readFileCommand(path.posix.join(image.dir, MANIFEST_FILE)));
+  let manifest: Manifest | undefined;
+  try {
+    manifest = manifestText.exitCode === 0 ? (JSON.parse(manifestText.stdout) as Manifest) : undefined;
+  } catch {
+    manifest = undefined;
+  }
+  const base = {
+    hostname,
+    devices,
+    tools,
+    ...(root ? { root } : {}),
+    ...(boot && boot.target !== '/' ? { boot } : {}),
+    ...(imageRootMount ? { imageRootMount } : {}),
+  };
+  if (!manifest)
+    return {
+      ...base,
+      image: {
+        missing: `no published image at ${image.dir} (${MANIFEST_FILE} unreadable): publish it, and check that the share is mounted at ${target.imageRoot}`,
+      },
+    };
+  const diskBytes = await recordedDiskBytes(session, image, manifest, timeoutSeconds);
+  const names = Object.keys(manifest.files);
+  const unsafe = names.filter((name) => !SAFE_FILE_NAME.test(name));
+  if (unsafe.length > 0)
+    return { ...base, image: { missing: `the manifest names unexpected files: ${unsafe.join(', ')}` } };
+  const list = names
+    .map((name) => `${manifest.files[name]?.sha256 ?? ''}  ${path.posix.join(image.dir, name)}\n`)
+    .join('');
+  const checked = await session.exec(asRoot(user, checkSums()), { timeoutSeconds, stdin: list });
+  const failures =
+    checked.exitCode === 0 ? [] : failedFiles(checked.stdout + checked.stderr, image.dir, names);
+  return { ...base, image: { manifest, diskBytes }, checksumFailures: failures };
+}
+
+/** `Disk /dev/sda: <N>s` in the image's `<disk>-pt.parted`: the size the image needs. */
+async function recordedDiskBytes(
+  session: SshSession,
+  image: ImageLocation,
+  manifest: Manifest,
+  timeoutSeconds: number,
+): Promise<number> {
+  const device = (
+    await session.exec(readFileCommand(path.posix.join(image.dir, 'disk')), { timeoutSeconds })
+  ).stdout.trim();
+  if (!device || !(`${device}-pt.parted` in manifest.files)) return 0;
+  const parted = await session.exec(readFileCommand(path.posix.join(image.dir, `${device}-pt.parted`)), {
+    timeoutSeconds,
+  });
+  const sectors = /^Disk \/dev\/\S+: (\d+)s$/m.exec(parted.stdout)?.[1];
+  return sectors ? Number(sectors) * 512 : 0;
+}
+
+function failedFiles(output: string, dir: string, names: readonly string[]): string[] {
+  const failed = names.filter((name) => output.includes(`${path.posix.join(dir, name)}: FAILED`));
+  return failed.length > 0 ? failed : ['(sha256sum failed: see the imager)'];
+}

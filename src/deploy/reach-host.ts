@@ -1,0 +1,68 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError, UserError } from '../errors.ts';
+import { interruptedSignal } from '../exec/run-command.ts';
+import { connectSsh } from '../ssh/connect-ssh.ts';
+import { describeEndpoint, type SshEndpoint, type SshSettings } from '../ssh/ssh-endpoint.ts';
+import type { SshSession } from '../ssh/ssh-session.ts';
+import { readHostname } from './remote-commands.ts';
+
+export interface Answer {
+  readonly session: SshSession;
+  readonly hostname: string;
+}
+
+/** One attempt: connects and asks the host its name. */
+export async function askName(
+  endpoint: SshEndpoint,
+  settings: SshSettings,
+  timeoutSeconds: number,
+): Promise<Answer> {
+  const session = await connectSsh(endpoint, { ...settings, connectTimeoutSeconds: timeoutSeconds });
+  try {
+    const result = await session.run(readHostname(), { timeoutSeconds });
+    return { session, hostname: result.stdout.trim() };
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+}
+
+/**
+ * Waits until `endpoint` answers as `name`: after a reboot the host flips between its two names,
+ * and the old one may still answer for a while. Refusals that waiting cannot fix (an unknown or
+ * changed host key, a refused login) fail at once.
+ */
+export async function waitForName(
+  endpoint: SshEndpoint,
+  name: string,
+  settings: SshSettings,
+  timeoutSeconds: number,
+  attemptSeconds: number,
+): Promise<SshSession> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let last = 'no answer yet';
+  for (;;) {
+    if (interruptedSignal.aborted) throw interruptedSignal.reason;
+    const remaining = Math.max(1, Math.min(attemptSeconds, (deadline - Date.now()) / 1000));
+    try {
+      const answer = await askName(endpoint, settings, remaining);
+      if (answer.hostname === name) return answer.session;
+      last = `it answers as ${answer.hostname}`;
+      await answer.session.close();
+    } catch (error) {
+      if (isPermanent(error)) throw error;
+      last = describeError(error).split('\n')[0] ?? String(error);
+    }
+    if (Date.now() >= deadline)
+      throw new UserError(
+        `${name} did not answer at ${describeEndpoint(endpoint)} within ${timeoutSeconds} s (${last}).`,
+      );
+    await sleep(Math.min(2000, Math.max(0, deadline - Date.now())));
+  }
+}
+
+/** Host key problems and refused logins do not go away by waiting. */
+function isPermanent(error: unknown): boolean {
+  if (!(error instanceof UserError)) return false;
+  return /host key|cannot log in|no SSH key/i.test(error.message);
+}

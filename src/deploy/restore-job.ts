@@ -1,0 +1,110 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { interruptedSignal } from '../exec/run-command.ts';
+import type { SshSession } from '../ssh/ssh-session.ts';
+import { StepError } from './deploy-events.ts';
+import type { ImageLocation } from './image-location.ts';
+import {
+  asRoot,
+  followRestoreJob,
+  ocsRestoreArgs,
+  readRestoreLogPath,
+  restoreJobState,
+  startRestoreJob,
+} from './remote-commands.ts';
+
+export type JobState =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'running'; readonly version: string }
+  | { readonly kind: 'done'; readonly exitCode: number; readonly version: string };
+
+export function parseJobState(text: string): JobState {
+  const [kind, first = '', second = ''] = text.trim().split(/\s+/);
+  if (kind === 'running') return { kind, version: first };
+  if (kind === 'done') return { kind, exitCode: Number(first), version: second };
+  return { kind: 'none' };
+}
+
+export async function readJobState(
+  session: SshSession,
+  host: string,
+  timeoutSeconds: number,
+): Promise<JobState> {
+  const result = await session.run(asRoot(session.endpoint.user, restoreJobState(host)), { timeoutSeconds });
+  return parseJobState(result.stdout);
+}
+
+/** partclone's progress, as ocs-sr -nogui prints it. */
+const PROGRESS = /Completed:\s*([\d.]+)%/g;
+
+export interface RestoreRun {
+  readonly logFile: string;
+}
+
+/**
+ * Starts the restore on the imager (unless it runs already) and follows its log to the end,
+ * keeping the full log locally and reporting partclone's progress. Fails naming the exit status
+ * and the log's last lines.
+ */
+export async function runRestoreJob(
+  session: SshSession,
+  host: string,
+  version: string,
+  image: ImageLocation,
+  disk: string,
+  logDir: string,
+  onProgress: (percent: number) => void,
+  timeoutSeconds: number,
+): Promise<RestoreRun> {
+  const user = session.endpoint.user;
+  await session.run(
+    asRoot(user, startRestoreJob(host, version, ocsRestoreArgs(image.root, image.name, disk))),
+    { timeoutSeconds: 60 },
+  );
+  await mkdir(logDir, { recursive: true });
+  const logFile = path.join(logDir, `restore-${host}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  const log = createWriteStream(logFile);
+  let tail = '';
+  let lastPercent = -1;
+  try {
+    const followed = await session.exec(asRoot(user, followRestoreJob(host)), {
+      timeoutSeconds,
+      signal: interruptedSignal,
+      onStdout: (chunk) => {
+        log.write(chunk);
+        tail = (tail + chunk).slice(-8192);
+        for (const match of chunk.matchAll(PROGRESS)) {
+          const percent = Math.floor(Number(match[1]));
+          if (percent !== lastPercent) {
+            lastPercent = percent;
+            onProgress(percent);
+          }
+        }
+      },
+    });
+    const status = /pi-lab-status (\S+)/.exec(followed.stdout)?.[1];
+    if (status !== '0') {
+      throw new StepError(
+        'restore',
+        `ocs-sr failed on the imager (exit ${status ?? 'unknown'}); full log: ${logFile} (on the imager: ${readRestoreLogPath(host)})`,
+        [
+          lastLines(tail),
+          'The disk may be half-written: the host stays in its imager. Fix the cause and deploy again.',
+        ],
+      );
+    }
+    return { logFile };
+  } finally {
+    await new Promise((resolve) => log.end(resolve));
+  }
+}
+
+function lastLines(text: string): string {
+  return text
+    .split(/\r?\n|\r/)
+    .map((line) => line.trimEnd())
+    .filter((line) => line !== '' && !/Elapsed:|Completed:/.test(line))
+    .slice(-12)
+    .join('\n');
+}

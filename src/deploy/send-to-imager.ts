@@ -1,0 +1,46 @@
+import type { SshSession } from '../ssh/ssh-session.ts';
+import {
+  asRoot,
+  disableUsbBoot,
+  readBootloaderVersion,
+  reboot,
+  setOneShotSdBoot,
+} from './remote-commands.ts';
+
+/** The first bootloader that honours a one-shot boot order set through the mailbox. */
+export const ONE_SHOT_BOOT_SINCE = '2025-01-14';
+
+export type ImagerRoute = 'one-shot boot order' | 'USB boot partition disabled';
+
+/** `vcgencmd bootloader_version` starts with the build date, e.g. `2025/01/22 15:31:47`. */
+export function bootloaderDate(output: string): string | undefined {
+  const match = /(\d{4})\/(\d{2})\/(\d{2})/.exec(output) ?? /\b(\d{4})-(\d{2})-(\d{2})\b/.exec(output);
+  return match ? `${match[1]}-${match[2]}-${match[3]}` : undefined;
+}
+
+/**
+ * Reboots a node running from USB into its SD imager: with the one-shot boot order when the
+ * bootloader knows it (nothing on the disk changes), else by renaming the USB boot partition's
+ * config.txt (the restore writes a new boot partition anyway). Never formats anything.
+ */
+export async function sendToImager(session: SshSession, timeoutSeconds: number): Promise<ImagerRoute> {
+  const user = session.endpoint.user;
+  const version = await session.exec(readBootloaderVersion(), { timeoutSeconds });
+  const date = bootloaderDate(version.stdout);
+  let route: ImagerRoute;
+  if (version.exitCode === 0 && date !== undefined && date >= ONE_SHOT_BOOT_SINCE) {
+    await session.run(asRoot(user, setOneShotSdBoot()), { timeoutSeconds });
+    route = 'one-shot boot order';
+  } else {
+    await session.run(asRoot(user, disableUsbBoot()), { timeoutSeconds });
+    route = 'USB boot partition disabled';
+  }
+  await rebootNow(session);
+  return route;
+}
+
+/** The connection dies with the reboot: that is the expected outcome, not an error. */
+export async function rebootNow(session: SshSession): Promise<void> {
+  await session.exec(asRoot(session.endpoint.user, reboot()), { timeoutSeconds: 20 }).catch(() => undefined);
+  await session.close();
+}
