@@ -1,12 +1,15 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { cliOutput, type CliResult, runScriptCli } from '../helpers/bake-cli.ts';
 import { type BakedLab, bakeNodeVariant, bakeSampleLab } from '../helpers/baked-images.ts';
 import { contentOf, snapshotTree } from '../helpers/output-tree.ts';
+import { makeNetLab } from '../helpers/netns.ts';
 import { skipUnlessRoot } from '../helpers/root-only.ts';
 import { currentImage, inodeOf, shareInventory } from '../helpers/share-check.ts';
 import { type ClientKey, knownHostsFor, makeClientKey, type SshdServer, startSshd } from '../helpers/sshd.ts';
+import { runTool } from '../helpers/spawn-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 import { isolatedSshEnv, writeTestLab } from '../helpers/test-lab-file.ts';
 
@@ -201,5 +204,133 @@ rootTest(
     t.is(again.exitCode, 0, cliOutput(again));
     t.is(statuses(again).pi1, 'published');
     t.deepEqual((await shareInventory(share.dir)).incoming, [], 'leftovers cleaned');
+  },
+);
+
+rootTest('a share too small for the new files is refused before anything is uploaded', async (t) => {
+  const f = await shared();
+  const share = await newShare(f);
+  const image = path.join(await tempDir(), 'small.ext4');
+  await runTool('truncate', ['-s', '24M', image]);
+  await runTool('mkfs.ext4', ['-q', '-F', image]);
+  await runTool('mount', ['-o', 'loop', image, share.dir]);
+  t.teardown(() => runTool('umount', [share.dir]).then(() => undefined));
+  const before = contentOf(await snapshotTree(share.dir));
+
+  const result = await publish(f, share, f.lab.imagesDir);
+  t.is(result.exitCode, 2, cliOutput(result));
+  t.regex(result.stderr, /is too full: this publish needs .* of new files .* are free/);
+  t.regex(result.stderr, /Nothing was uploaded; the current images are untouched/);
+  const after = contentOf(await snapshotTree(share.dir));
+  t.deepEqual(
+    Object.keys(after).filter((name) => !name.startsWith('.pi-lab') && name !== 'lost+found'),
+    Object.keys(before).filter((name) => !name.startsWith('.pi-lab') && name !== 'lost+found'),
+  );
+  t.deepEqual((await shareInventory(share.dir)).objects, [], 'no file stored');
+});
+
+/** The host-side interface holding `address` (a veth of a NetLab link). */
+async function interfaceWith(address: string): Promise<string> {
+  const listing = (await runTool('ip', ['-o', '-4', 'addr', 'show'])).toString();
+  const line = listing.split('\n').find((l) => l.includes(` ${address}/`));
+  const name = line?.split(/\s+/)[1];
+  if (!name) throw new Error(`no interface holds ${address}`);
+  return name;
+}
+
+rootTest(
+  'a publish killed mid-transfer leaves the previous version current; the next one cleans up',
+  async (t) => {
+    const f = await shared();
+    const net = makeNetLab();
+    t.teardown(() => net.teardown());
+    const data1 = await net.namespace();
+    const link = await net.link('host', data1);
+    // A slow link, so that the kill lands while a file is on its way.
+    await runTool('tc', [
+      'qdisc',
+      'add',
+      'dev',
+      await interfaceWith(link.leftAddress),
+      'root',
+      'tbf',
+      'rate',
+      '4mbit',
+      'burst',
+      '32kbit',
+      'latency',
+      '400ms',
+    ]);
+    const server = await startSshd({
+      netns: data1,
+      listenAddress: link.rightAddress,
+      authorizedKeys: f.key.publicKey,
+    });
+    t.teardown(() => server.stop());
+    const dir = await tempDir();
+    const shareDir = path.join(dir, 'os_images');
+    await mkdir(shareDir);
+    const labFile = await writeTestLab(path.join(dir, 'lab.yaml'), {
+      share: { target: `sftp://root@${server.host}:${server.port}${shareDir}` },
+      ssh: {
+        user: 'root',
+        identity: f.key.privateKeyFile,
+        known_hosts: await knownHostsFor(path.join(dir, 'known_hosts'), server),
+        connect_timeout: 30,
+      },
+    });
+    const share: Share = { dir: shareDir, labFile };
+    // The first version goes straight into the directory: only the second crosses the slow link.
+    const first = await runScriptCli('publish', [
+      '--lab',
+      labFile,
+      '--from',
+      f.lab.imagesDir,
+      '--to',
+      shareDir,
+    ]);
+    t.is(first.exitCode, 0, cliOutput(first));
+    const previous = (await currentImage(shareDir, 'pi1')).version;
+
+    const uploading = async (): Promise<boolean> => {
+      const incoming = path.join(shareDir, '.pi-lab/incoming');
+      for (const run of await readdir(incoming).catch(() => [] as string[]))
+        if ((await readdir(path.join(incoming, run, 'objects')).catch(() => [] as string[])).length > 0)
+          return true;
+      return false;
+    };
+    let killed = false;
+    const result = await runScriptCli('publish', ['--lab', labFile, '--from', f.variant], {
+      env: isolatedSshEnv(f.home),
+      onSpawn: (pid) => {
+        void (async () => {
+          for (let i = 0; i < 600 && !killed; i++) {
+            if (await uploading()) {
+              killed = true;
+              process.kill(-pid, 'SIGKILL');
+              return;
+            }
+            await sleep(50);
+          }
+        })();
+      },
+    });
+    t.true(killed, cliOutput(result));
+    t.is(result.signal, 'SIGKILL');
+    const current = await currentImage(shareDir, 'pi1');
+    t.is(current.version, previous, 'the previous version is still current');
+    t.deepEqual(current.mismatches, [], 'and whole');
+    t.true((await shareInventory(shareDir)).incoming.length > 0, 'the killed run left its upload area');
+
+    const again = await publish(f, share, f.variant);
+    t.is(again.exitCode, 0, cliOutput(again));
+    t.is(
+      (JSON.parse(again.stdout) as { leftoversRemoved: number }).leftoversRemoved,
+      1,
+      'the leftovers removed',
+    );
+    t.is(statuses(again).pi1, 'published');
+    t.deepEqual((await currentImage(shareDir, 'pi1')).mismatches, []);
+    t.deepEqual((await shareInventory(shareDir)).incoming, []);
   },
 );
