@@ -254,8 +254,10 @@ function server(
       return [...listener, ...sessionProcesses(child.pid ?? -1, facts.dir, table)];
     },
     killSessions: async () => {
-      if (child.pid !== undefined) killAll(sessionProcesses(child.pid, facts.dir));
-      await Promise.resolve();
+      if (child.pid === undefined) return;
+      const killed = sessionProcesses(child.pid, facts.dir);
+      killAll(killed);
+      await untilGone(killed);
     },
     stop: () => {
       stopping ??= (async () => {
@@ -277,7 +279,18 @@ async function killTree(child: ChildProcess, dir: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
   clearTimeout(timer);
+  if (child.pid !== undefined) await untilGone(sessionProcesses(child.pid, dir));
   running.delete(child);
+}
+
+/** SIGKILL is delivered asynchronously: waits (boundedly) until none of `pids` runs any more. */
+async function untilGone(pids: readonly number[]): Promise<void> {
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  for (;;) {
+    const alive = new Set(processTable().map((entry) => entry.pid));
+    if (!pids.some((pid) => alive.has(pid)) || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function killAll(pids: readonly number[]): void {
@@ -315,8 +328,11 @@ function processTable(): ProcessEntry[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Field 4 (ppid) follows the command name in parentheses, which may itself hold spaces.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      // Fields 3 (state) and 4 (ppid) follow the command name in parentheses, which may itself hold spaces.
+      const [state, ppidField] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // A zombie holds nothing and cannot be killed; init reaps it.
+      if (state === 'Z') continue;
+      const ppid = Number(ppidField);
       const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
       table.push({ pid: Number(entry), ppid, command, sshdDir: readMarker(entry) });
     } catch {
