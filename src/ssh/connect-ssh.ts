@@ -1,10 +1,10 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type { UserError } from '../errors.ts';
+import { UserError } from '../errors.ts';
 import { keyBlobType } from './fingerprint.ts';
 import { preferredHostKeyAlgorithms } from './host-key-algorithms.ts';
-import { matchHostKey } from './host-key-check.ts';
+import { knownKeyTypes, matchHostKey } from './host-key-check.ts';
 import { hostKeyRefused } from './host-key-errors.ts';
 import { type KnownHostsEntry, readKnownHosts } from './known-hosts.ts';
 import { type Identities, loadIdentities } from './load-identities.ts';
@@ -12,6 +12,7 @@ import { SshConnection } from './ssh-connection.ts';
 import {
   checkEndpoint,
   endpointPort,
+  hostKeyName,
   KEEPALIVE_COUNT_MAX,
   type ResolvedSshSettings,
   resolveSshSettings,
@@ -148,7 +149,13 @@ function logIn(hop: Hop, socket: Duplex, facts: LogInFacts): Promise<SshConnecti
     });
 
     const hostVerifier = (keyBlob: Buffer): boolean => {
-      const keyType = keyBlobType(keyBlob);
+      let keyType: string;
+      try {
+        keyType = keyBlobType(keyBlob);
+      } catch {
+        refusal = new UserError(`${hostKeyName(endpoint)} sent a host key this program cannot read`);
+        return false;
+      }
       const match = matchHostKey(knownHosts, host, port, keyType, keyBlob);
       if (match.status === 'known') return true;
       refusal = hostKeyRefused({
@@ -161,16 +168,20 @@ function logIn(hop: Hop, socket: Duplex, facts: LogInFacts): Promise<SshConnecti
       return false;
     };
 
-    const knownTypes = matchHostKey(knownHosts, host, port, '', Buffer.alloc(0)).knownTypes;
-    client.connect({
-      sock: socket,
-      username: endpoint.user,
-      hostVerifier,
-      authHandler: [...identities.methods],
-      algorithms: { serverHostKey: preferredHostKeyAlgorithms(knownTypes) },
-      readyTimeout: settings.connectTimeoutSeconds * 1000,
-      keepaliveInterval: settings.keepaliveSeconds * 1000,
-      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
-    });
+    const knownTypes = knownKeyTypes(knownHosts, host, port);
+    try {
+      client.connect({
+        sock: socket,
+        username: endpoint.user,
+        hostVerifier,
+        authHandler: [...identities.methods],
+        algorithms: { serverHostKey: preferredHostKeyAlgorithms(knownTypes) },
+        readyTimeout: settings.connectTimeoutSeconds * 1000,
+        keepaliveInterval: settings.keepaliveSeconds * 1000,
+        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+      });
+    } catch (error) {
+      fail(error instanceof Error ? error : new Error(String(error)));
+    }
   });
 }

@@ -22,8 +22,8 @@ export function matchHostKey(
   keyType: string,
   keyBlob: Buffer,
 ): HostKeyMatch {
-  const forHost = entries.filter((entry) => !entry.revoked && entryMatchesHost(entry, host, port));
-  const knownTypes = [...new Set(forHost.map((entry) => entry.keyType))];
+  const forHost = entriesForHost(entries, host, port);
+  const knownTypes = knownKeyTypes(entries, host, port);
   const revoking = entries.filter((entry) => entry.revoked && entry.keyBlob.equals(keyBlob));
   if (revoking.length > 0) return { status: 'revoked', lines: lines(revoking), knownTypes };
   const sameType = forHost.filter((entry) => entry.keyType === keyType);
@@ -31,6 +31,15 @@ export function matchHostKey(
   if (equal.length > 0) return { status: 'known', lines: lines(equal), knownTypes };
   if (sameType.length > 0) return { status: 'changed', lines: lines(sameType), knownTypes };
   return { status: 'unknown', lines: [], knownTypes };
+}
+
+/** The key types known_hosts holds for a host (revoked lines aside), in file order. */
+export function knownKeyTypes(entries: readonly KnownHostsEntry[], host: string, port: number): string[] {
+  return [...new Set(entriesForHost(entries, host, port).map((entry) => entry.keyType))];
+}
+
+function entriesForHost(entries: readonly KnownHostsEntry[], host: string, port: number): KnownHostsEntry[] {
+  return entries.filter((entry) => !entry.revoked && entryMatchesHost(entry, host, port));
 }
 
 export function checkHostKey(
