@@ -52,7 +52,7 @@ export async function publishCommand(argv: readonly string[], projectDir: string
     live?.close();
     if (values.json) {
       process.stdout.write(
-        `${JSON.stringify({ ok: result.ok, bytesSent: result.bytesSent, leftoversRemoved: result.leftoversRemoved, hosts: result.outcomes, pruned: result.pruned }, null, 2)}\n`,
+        `${JSON.stringify({ ok: result.ok, bytesSent: result.bytesSent, leftoversRemoved: result.leftoversRemoved, hosts: result.outcomes, transfers: result.transfers, pruned: result.pruned }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(`\n${publishSummary(result.outcomes)}\n`);

@@ -1,6 +1,6 @@
 import type { ShareFs } from '../share/share-fs.ts';
 import { readHostsOnShare, readVersionManifest } from '../share/read-share-state.ts';
-import { OBJECTS_DIR, objectPath, versionDir } from '../share/share-layout.ts';
+import { OBJECTS_DIR, objectPath, SEGMENTS_DIR, segmentsPath, versionDir } from '../share/share-layout.ts';
 
 export interface PruneResult {
   readonly removedVersions: readonly string[];
@@ -32,8 +32,12 @@ export async function pruneShare(share: ShareFs, keep: number): Promise<PruneRes
   let removedObjects = 0;
   for (const entry of await share.list(OBJECTS_DIR)) {
     if (used.has(entry.name)) continue;
+    await share.removeTree(segmentsPath(entry.name));
     await share.removeTree(objectPath(entry.name));
     removedObjects++;
+  }
+  for (const entry of await share.list(SEGMENTS_DIR)) {
+    if (!used.has(entry.name.replace(/\.json$/, ''))) await share.removeTree(`${SEGMENTS_DIR}/${entry.name}`);
   }
   return { removedVersions, removedObjects };
 }

@@ -11,7 +11,7 @@ import { type HostPublishPlan, type LocalImage, planPublish, type PublishPlan } 
 import type { PublishOutcome, PublishReporter } from './publish-events.ts';
 import { pruneShare, type PruneResult } from './prune-share.ts';
 import { switchCurrent } from './switch-current.ts';
-import { uploadObjects } from './upload-objects.ts';
+import { type Transfer, uploadObjects } from './upload-objects.ts';
 
 export interface PublishOptions {
   readonly share: ShareFs;
@@ -26,6 +26,7 @@ export interface PublishResult {
   readonly ok: boolean;
   readonly bytesSent: number;
   readonly leftoversRemoved: number;
+  readonly transfers: readonly Transfer[];
   readonly pruned: PruneResult;
 }
 
@@ -48,12 +49,19 @@ export async function publishImages(options: PublishOptions): Promise<PublishRes
       await share.removeTree(INCOMING_DIR);
     }
     await share.mkdirp(OBJECTS_DIR);
-    const plan = await planAgainstShare(share, options.images);
+    const stored = await readSharedObjects(share);
+    const plan = await planAgainstShare(share, options.images, stored);
     await checkFreeSpace(share, plan);
     if (plan.uploads.length > 0)
       reporter.stage(`uploading ${plan.uploads.length} file(s), ${formatBytes(plan.uploadBytes)}`);
-    const rejected = await uploadObjects(share, plan.uploads, `${scratch}/objects`, reporter);
-    const sentBy = bytesByFirstHost(plan);
+    const { rejected, transfers, bytesSent } = await uploadObjects(
+      share,
+      plan.uploads,
+      `${scratch}/objects`,
+      new Set(stored.keys()),
+      reporter,
+    );
+    const sentBy = bytesByFirstHost(transfers);
     const outcomes: PublishOutcome[] = [];
     for (const host of plan.hosts) {
       const outcome = await publishHost(share, host, rejected, scratch, sentBy.get(host.host) ?? 0);
@@ -65,8 +73,9 @@ export async function publishImages(options: PublishOptions): Promise<PublishRes
     return {
       outcomes,
       ok: outcomes.every((o) => o.status !== 'failed'),
-      bytesSent: plan.uploadBytes,
+      bytesSent,
       leftoversRemoved: leftovers.length,
+      transfers,
       pruned,
     };
   } finally {
@@ -75,7 +84,11 @@ export async function publishImages(options: PublishOptions): Promise<PublishRes
   }
 }
 
-async function planAgainstShare(share: ShareFs, images: readonly LocalImage[]): Promise<PublishPlan> {
+async function planAgainstShare(
+  share: ShareFs,
+  images: readonly LocalImage[],
+  stored: ReadonlyMap<string, number>,
+): Promise<PublishPlan> {
   const hosts = await readHostsOnShare(
     share,
     images.map((image) => image.host),
@@ -90,7 +103,7 @@ async function planAgainstShare(share: ShareFs, images: readonly LocalImage[]): 
       ],
     );
   }
-  return planPublish(images, new Map(hosts.map((host) => [host.host, host])), await readSharedObjects(share));
+  return planPublish(images, new Map(hosts.map((host) => [host.host, host])), stored);
 }
 
 async function checkFreeSpace(share: ShareFs, plan: PublishPlan): Promise<void> {
@@ -141,11 +154,12 @@ async function publishHost(
   }
 }
 
-function bytesByFirstHost(plan: PublishPlan): Map<string, number> {
+/** Each transfer counts for the first host that uses the file. */
+function bytesByFirstHost(transfers: readonly Transfer[]): Map<string, number> {
   const sent = new Map<string, number>();
-  for (const upload of plan.uploads) {
-    const host = upload.usedBy[0]?.split('/')[0] ?? '';
-    sent.set(host, (sent.get(host) ?? 0) + upload.size);
+  for (const transfer of transfers) {
+    const host = transfer.file.split('/')[0] ?? '';
+    sent.set(host, (sent.get(host) ?? 0) + transfer.bytes);
   }
   return sent;
 }

@@ -61,16 +61,20 @@ function flattenInputs(manifest: Manifest | undefined): Record<string, string> {
     'lab entry': inputs.labEntry,
     recipe: `${manifest.recipe} ${inputs.recipe}`,
     pipeline: inputs.pipeline,
-    ...Object.fromEntries(Object.entries(inputs.overlays).map(([name, digest]) => [`overlay ${name}`, digest])),
+    ...Object.fromEntries(
+      Object.entries(inputs.overlays).map(([name, digest]) => [`overlay ${name}`, digest]),
+    ),
     ...Object.fromEntries(Object.entries(inputs.tools).map(([name, version]) => [`tool ${name}`, version])),
   };
 }
 
 function diffRecords(old: Record<string, string>, next: Record<string, string>): Change[] {
   const keys = new Set([...Object.keys(old), ...Object.keys(next)]);
-  return [...keys].sort().flatMap((key): Change[] =>
-    old[key] === next[key] ? [] : [{ what: key, ...opt('old', old[key]), ...opt('new', next[key]) }],
-  );
+  return [...keys]
+    .sort()
+    .flatMap((key): Change[] =>
+      old[key] === next[key] ? [] : [{ what: key, ...opt('old', old[key]), ...opt('new', next[key]) }],
+    );
 }
 
 function opt<K extends 'old' | 'new'>(key: K, value: string | undefined): { [P in K]?: string } {

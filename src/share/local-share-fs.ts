@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import {
+  type FileHandle,
   link,
+  open,
   lstat,
   mkdir,
   readdir,
@@ -16,7 +18,8 @@ import {
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ShareEntry, ShareFs } from './share-fs.ts';
+import { copyRange } from '../exec/copy-range.ts';
+import type { ShareEntry, ShareFs, SharePiece } from './share-fs.ts';
 
 /** Published files are world-readable: imagers read them over NFS as root, which NFS maps to nobody. */
 const FILE_MODE = 0o644;
@@ -91,6 +94,26 @@ export class LocalShareFs implements ShareFs {
       createWriteStream(this.resolve(relative), { flags: 'wx', mode: FILE_MODE }),
       signal ? { signal } : {},
     );
+  }
+
+  async assemble(relative: string, pieces: readonly SharePiece[]): Promise<void> {
+    const output = await open(this.resolve(relative), 'wx', FILE_MODE);
+    const sources = new Map<string, FileHandle>();
+    try {
+      let written = 0;
+      for (const piece of pieces) {
+        let source = sources.get(piece.source);
+        if (!source) {
+          source = await open(this.resolve(piece.source), 'r');
+          sources.set(piece.source, source);
+        }
+        await copyRange(source, piece.offset, piece.length, output, written);
+        written += piece.length;
+      }
+    } finally {
+      for (const source of sources.values()) await source.close();
+      await output.close();
+    }
   }
 
   async sha256(relative: string): Promise<string> {

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { SFTPWrapper, Stats } from 'ssh2';
 import { ToolError, UserError } from '../errors.ts';
-import { command } from '../exec/command.ts';
+import { command, shellQuote } from '../exec/command.ts';
 import type { SshSession } from '../ssh/ssh-session.ts';
-import type { ShareEntry, ShareFs } from './share-fs.ts';
+import type { ShareEntry, ShareFs, SharePiece } from './share-fs.ts';
 
 /** Published files are world-readable: imagers read them over NFS as root, which NFS maps to nobody. */
 const FILE_MODE = 0o644;
@@ -44,7 +44,11 @@ export class SftpShareFs implements ShareFs {
   }
 
   private call<T>(what: string, relative: string, run: (done: (error: unknown, value?: T) => void) => void) {
+    // ssh2 does not always answer a request in flight (fastPut above all) when the connection dies.
     return new Promise<T>((resolve, reject) => {
+      void this.session.closed.then(() =>
+        reject(sftpError(what, this.resolve(relative), new Error('connection closed'), this.session)),
+      );
       run((error, value) => {
         if (error) reject(sftpError(what, this.resolve(relative), error, this.session));
         else resolve(value as T);
@@ -132,6 +136,20 @@ export class SftpShareFs implements ShareFs {
     } finally {
       signal?.removeEventListener('abort', abort);
     }
+  }
+
+  async assemble(relative: string, pieces: readonly SharePiece[]): Promise<void> {
+    const output = shellQuote(this.resolve(relative));
+    const lines = ['set -e', 'set -C', `: > ${output}`];
+    for (const piece of pieces) {
+      if (piece.length === 0) continue;
+      const source = shellQuote(this.resolve(piece.source));
+      lines.push(
+        `dd if=${source} iflag=skip_bytes,count_bytes skip=${piece.offset} count=${piece.length} bs=1M status=none >> ${output}`,
+      );
+    }
+    lines.push(`chmod ${FILE_MODE.toString(8)} ${output}`);
+    await this.session.run(command('sh', ['-s']), { stdin: `${lines.join('\n')}\n` });
   }
 
   async sha256(relative: string): Promise<string> {

@@ -5,6 +5,13 @@ export interface ShareEntry {
   readonly size: number;
 }
 
+/** `length` bytes of `source` (a share path) from `offset`. */
+export interface SharePiece {
+  readonly source: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
 /**
  * The image share, local or over SFTP. Paths are POSIX paths relative to the share's root.
  * Every method that changes the share is one step a crash can interrupt safely: callers build
@@ -28,6 +35,11 @@ export interface ShareFs {
     onProgress: (sentBytes: number) => void,
     signal?: AbortSignal,
   ): Promise<void>;
+  /**
+   * Writes a new file on the share from byte ranges of files already there, in order (no bytes
+   * travel: on data1 the copying runs there).
+   */
+  assemble(path: string, pieces: readonly SharePiece[]): Promise<void>;
   /** The sha256 of a file, computed where the file is (on data1 for SFTP). */
   sha256(path: string): Promise<string>;
   hardlink(existing: string, link: string): Promise<void>;

@@ -2,6 +2,7 @@
  * The share, as imagers see it under /home/partimag:
  *   pi1 -> .pi-lab/hosts/pi1/pi1-37f1bf6c2ea9   current version: what `ocs-sr restoredisk pi1 sda` reads
  *   .pi-lab/objects/<sha256>                    every distinct file once (the root image of all nodes)
+ *   .pi-lab/segments/<sha256>.json              where a big stored file's gzip members start, and their digests
  *   .pi-lab/hosts/pi1/<version>/                a complete Clonezilla image: hard links into objects/
  *   .pi-lab/hosts/pi1/history.json              which version was made current when (for rollback)
  *   .pi-lab/incoming/<publish id>/              uploads and versions being assembled; emptied by the next run
@@ -11,11 +12,17 @@
 export const STATE_DIR = '.pi-lab';
 export const OBJECTS_DIR = `${STATE_DIR}/objects`;
 export const INCOMING_DIR = `${STATE_DIR}/incoming`;
+/** Segment lists of the big stored files: what a later upload may copy instead of sending. */
+export const SEGMENTS_DIR = `${STATE_DIR}/segments`;
 export const LOCK_DIR = `${STATE_DIR}/lock`;
 export const PUBLISHED_FILE = 'pi-lab-published.json';
 
 export function objectPath(sha256: string): string {
   return `${OBJECTS_DIR}/${sha256}`;
+}
+
+export function segmentsPath(sha256: string): string {
+  return `${SEGMENTS_DIR}/${sha256}.json`;
 }
 
 export function hostVersionsDir(host: string): string {

@@ -177,7 +177,11 @@ rootTest(
 rootTest(
   'a connection dropped mid-upload: clear error, previous version current; the next publish completes',
   async (t) => {
-    const f = await shared();
+    // Its own server: killing every session must not cut the other tests' connections.
+    const base = await shared();
+    const server = await startSshd({ authorizedKeys: base.key.publicKey });
+    t.teardown(() => server.stop());
+    const f: Fixture = { ...base, server };
     const share = await newShare(f);
     t.is((await publish(f, share, f.lab.imagesDir)).exitCode, 0);
     const first = (await currentImage(share.dir, 'pi1')).version;
@@ -195,7 +199,7 @@ rootTest(
     });
     t.true(dropped, 'the upload was reached');
     t.not(result.exitCode, 0, cliOutput(result));
-    t.regex(result.stderr, /connection to .* (was )?lost/i);
+    t.regex(result.stderr, /connection to .* (was )?lost/i, cliOutput(result));
     const current = await currentImage(share.dir, 'pi1');
     t.is(current.version, first, 'the previous version stays current');
     t.deepEqual(current.mismatches, []);
