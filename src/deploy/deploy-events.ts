@@ -27,6 +27,8 @@ export interface DeployOutcome {
   readonly step?: DeployStep;
   readonly error?: string;
   readonly seconds: number;
+  /** The fingerprint of the host key its first boot made, now in known_hosts. */
+  readonly hostKey?: string;
   /** Where the restore's full log was kept. */
   readonly logFile?: string;
   /** --dry-run: every remote command, in order. */

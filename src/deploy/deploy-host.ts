@@ -2,7 +2,9 @@ import path from 'node:path';
 import type { Manifest } from '../bake/manifest.ts';
 import { describeError, InterruptedError, UserError } from '../errors.ts';
 import { interruptionSignal } from '../exec/run-command.ts';
-import { describeEndpoint } from '../ssh/ssh-endpoint.ts';
+import { fingerprintSha256 } from '../ssh/fingerprint.ts';
+import { recordHostKey } from '../ssh/record-host-key.ts';
+import { describeEndpoint, type HostKeyAcceptor, resolveSshSettings } from '../ssh/ssh-endpoint.ts';
 import type { SshSession } from '../ssh/ssh-session.ts';
 import { checkImager } from './check-imager.ts';
 import type { DeployOutcome, DeployReporter, DeployStep } from './deploy-events.ts';
@@ -108,13 +110,21 @@ export async function deployHost(
     await rebootNow(session);
 
     enter('came-back', `waiting for ${target.host} at ${describeEndpoint(target.node)}`);
+    // Its first boot made new SSH host keys: the key it shows now is taken (we just re-imaged it)
+    // and recorded once it has proved to be this host with this image.
+    let offered: Parameters<HostKeyAcceptor>[0] | undefined;
+    const acceptHostKey: HostKeyAcceptor = (key) => {
+      offered = key;
+      return true;
+    };
     const node = keep(
       await waitForName(
         target.node,
         target.host,
-        settings.ssh,
+        { ...settings.ssh, acceptHostKey },
         settings.timeouts.boot,
         settings.timeouts.locate,
+        () => (offered = undefined),
       ),
     );
     const marker = await node.exec(readFileCommand(path.posix.join('/boot/firmware', IMAGE_MARKER_PATH)), {
@@ -127,11 +137,21 @@ export async function deployHost(
         `${target.host} came back running ${running ?? 'an unknown version'}, not ${version}.`,
         ['Did it boot from another disk? Check its boot order and USB disk.'],
       );
+    if (offered) {
+      const knownHostsFile = resolveSshSettings(settings.ssh).knownHostsFile;
+      await recordHostKey(knownHostsFile, target.node, offered, `pi-lab-deploy:${target.host}`);
+      reporter.step(
+        target.host,
+        'came-back',
+        `its new host key ${fingerprintSha256(offered.keyBlob)} is recorded in ${knownHostsFile}`,
+      );
+    }
     const outcome: DeployOutcome = {
       host: target.host,
       status: 'deployed',
       version,
       seconds: elapsed(started),
+      ...(offered ? { hostKey: fingerprintSha256(offered.keyBlob) } : {}),
       ...(logFile ? { logFile } : {}),
     };
     reporter.finished(outcome);

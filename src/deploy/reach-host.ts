@@ -38,12 +38,14 @@ export async function waitForName(
   settings: SshSettings,
   timeoutSeconds: number,
   attemptSeconds: number,
+  beforeAttempt?: () => void,
 ): Promise<SshSession> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   let last = 'no answer yet';
   for (;;) {
     if (interruptedSignal.aborted) throw interruptedSignal.reason;
     const remaining = Math.max(1, Math.min(attemptSeconds, (deadline - Date.now()) / 1000));
+    beforeAttempt?.();
     try {
       const answer = await askName(endpoint, settings, remaining);
       if (answer.hostname === name) return answer.session;

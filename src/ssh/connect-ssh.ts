@@ -158,6 +158,9 @@ function logIn(hop: Hop, socket: Duplex, facts: LogInFacts): Promise<SshConnecti
       }
       const match = matchHostKey(knownHosts, host, port, keyType, keyBlob);
       if (match.status === 'known') return true;
+      const { status } = match;
+      if (!hop.isJump && status !== 'revoked' && settings.acceptHostKey?.({ keyType, keyBlob, status }))
+        return true;
       refusal = hostKeyRefused({
         endpoint,
         keyType,

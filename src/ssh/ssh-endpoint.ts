@@ -26,7 +26,19 @@ export interface SshSettings {
   readonly connectTimeoutSeconds?: number;
   /** Default 10; the connection counts as lost after 3 unanswered keepalives. */
   readonly keepaliveSeconds?: number;
+  /**
+   * Asked about the target's (not a jump host's) key when known_hosts does not list it: true
+   * accepts it for this connection. For a host this tool has just re-imaged, whose first boot made
+   * new host keys; never for revoked keys.
+   */
+  readonly acceptHostKey?: HostKeyAcceptor;
 }
+
+export type HostKeyAcceptor = (key: {
+  readonly keyType: string;
+  readonly keyBlob: Buffer;
+  readonly status: 'unknown' | 'changed';
+}) => boolean;
 
 export interface ResolvedSshSettings {
   readonly identityFiles: readonly string[];
@@ -37,6 +49,7 @@ export interface ResolvedSshSettings {
   readonly agentSocket: string | undefined;
   readonly connectTimeoutSeconds: number;
   readonly keepaliveSeconds: number;
+  readonly acceptHostKey: HostKeyAcceptor | undefined;
 }
 
 export const DEFAULT_IDENTITY_FILES = ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'] as const;
@@ -63,6 +76,7 @@ export function resolveSshSettings(
     agentSocket: useAgent ? agentSocket : undefined,
     connectTimeoutSeconds: positive(settings.connectTimeoutSeconds ?? 15, 'connectTimeoutSeconds'),
     keepaliveSeconds: positive(settings.keepaliveSeconds ?? 10, 'keepaliveSeconds'),
+    acceptHostKey: settings.acceptHostKey,
   };
 }
 
