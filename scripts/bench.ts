@@ -1,20 +1,29 @@
 #!/usr/bin/env -S npx tsx
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { renderPublishReport, runPublishBench } from '../bench/publish-bench.ts';
 import { renderReport, writeReport } from '../bench/report.ts';
 import { runBench } from '../bench/run-bench.ts';
 import { projectRoot } from '../src/cli/project-root.ts';
 
-const USAGE = `Usage: npm run bench -- [--runs N] [--subset-nodes K]
+const SUITES = ['bake', 'publish'] as const;
+type Suite = (typeof SUITES)[number];
 
-Times the bake of the bench lab (router pi0 + nodes pi1..pi10) from the cached clean image in .bench/
-(built on first use from real files of this machine: takes minutes). Every figure is the median of N runs
-(default 3). Prints a table and writes .bench/results.json.
+const USAGE = `Usage: npm run bench -- [--suite ${SUITES.join('|')}|all] [--runs N] [--subset-nodes K]
+
+bake:    times the bake of the bench lab (router pi0 + nodes pi1..pi10) from the cached clean image
+         in .bench/ (built on first use from real files of this machine: takes minutes), against the
+         whole-image-per-host baseline, with peak memory. Writes .bench/results.json.
+publish: publishes the baked bench lab over SFTP to an sshd in a network namespace (root), against
+         scp -r and rsync in the same run, counting bytes on the wire. Writes .bench/publish-results.json.
+Every figure is the median of N runs (default 3).
 Exit status: 0 every target met, 1 a target missed, 2 the bench itself failed.`;
 
-function parse(): { runs: number; subsetNodes: number } | undefined {
+function parse() {
   const { values } = parseArgs({
     options: {
+      suite: { type: 'string' },
       runs: { type: 'string' },
       'subset-nodes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -25,10 +34,13 @@ function parse(): { runs: number; subsetNodes: number } | undefined {
   const subsetNodes = Number(values['subset-nodes'] ?? 5);
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs ${values.runs ?? ''}: give a whole number >= 1`);
-  if (!Number.isInteger(subsetNodes) || subsetNodes < 1 || subsetNodes > 9) {
+  if (!Number.isInteger(subsetNodes) || subsetNodes < 1 || subsetNodes > 9)
     throw new Error(`--subset-nodes ${values['subset-nodes'] ?? ''}: give a whole number from 1 to 9`);
-  }
-  return { runs, subsetNodes };
+  const suite = values.suite ?? 'all';
+  if (suite !== 'all' && !SUITES.includes(suite as Suite))
+    throw new Error(`--suite ${suite}: give one of ${SUITES.join(', ')} or all`);
+  const suites: readonly Suite[] = suite === 'all' ? SUITES : [suite as Suite];
+  return { runs, subsetNodes, suites };
 }
 
 try {
@@ -40,12 +52,30 @@ try {
     const started = performance.now();
     const log = (line: string) =>
       process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(5)} s] ${line}\n`);
-    const { report, resultsFile } = await runBench({ projectDir, ...args, log });
-    await writeReport(resultsFile, report);
-    process.stdout.write(
-      `${renderReport(report)}\n\nresults: ${path.relative(process.cwd(), resultsFile)}\n`,
-    );
-    process.exitCode = report.targets.every((target) => target.pass) ? 0 : 1;
+    let pass = true;
+    if (args.suites.includes('bake')) {
+      const { report, resultsFile } = await runBench({
+        projectDir,
+        runs: args.runs,
+        subsetNodes: args.subsetNodes,
+        log,
+      });
+      await writeReport(resultsFile, report);
+      process.stdout.write(
+        `${renderReport(report)}\n\nresults: ${path.relative(process.cwd(), resultsFile)}\n\n`,
+      );
+      pass &&= report.targets.every((target) => target.pass);
+    }
+    if (args.suites.includes('publish')) {
+      const report = await runPublishBench({ projectDir, runs: args.runs, log });
+      const resultsFile = path.join(projectDir, '.bench', 'publish-results.json');
+      await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
+      process.stdout.write(
+        `${renderPublishReport(report)}\n\nresults: ${path.relative(process.cwd(), resultsFile)}\n\n`,
+      );
+      pass &&= report.targets.every((target) => target.pass);
+    }
+    process.exitCode = pass ? 0 : 1;
   }
 } catch (error) {
   process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
