@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isProcessAlive } from '../src/exec/is-process-alive.ts';
 import { type BakeRun, type BenchContext, runBake, runBaseline } from './measure.ts';
 import { buildReport, type BenchReport, type RunResult } from './report.ts';
 import { benchHosts, benchPaths, ensureCleanImage, writeBenchLab } from './setup.ts';
@@ -178,7 +179,7 @@ async function acquireBenchLock(benchDir: string): Promise<() => Promise<void>> 
     await mkdir(lock);
   } catch {
     const owner = Number(await readFile(path.join(lock, 'pid'), 'utf8').catch(() => '0'));
-    if (owner > 0 && isAlive(owner)) {
+    if (owner > 0 && isProcessAlive(owner)) {
       throw new Error(
         `another bench (pid ${owner}) is running in this checkout; wait for it, or remove ${lock} if it is gone`,
       );
@@ -188,13 +189,4 @@ async function acquireBenchLock(benchDir: string): Promise<() => Promise<void>> 
   }
   await writeFile(path.join(lock, 'pid'), `${process.pid}\n`);
   return () => rm(lock, { recursive: true, force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,10 +1,9 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { runBake } from '../bake/run-bake.ts';
-import { UserError } from '../errors.ts';
 import { loadLab } from '../lab/load-lab.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
+import { parseCliArgs } from './parse-cli-args.ts';
 import { lineReporter, liveReporter, summaryTable } from './progress-view.ts';
 import { SILENT_REPORTER } from '../bake/bake-events.ts';
 
@@ -66,20 +65,15 @@ export async function bakeCommand(argv: readonly string[], projectDir: string): 
 }
 
 function parseBakeArgs(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        lab: { type: 'string' },
-        clean: { type: 'string' },
-        out: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UserError((error as Error).message, [BAKE_USAGE]);
-  }
+  return parseCliArgs(
+    argv,
+    {
+      lab: { type: 'string' },
+      clean: { type: 'string' },
+      out: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    BAKE_USAGE,
+  );
 }

@@ -1,6 +1,5 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { readManifest } from '../bake/manifest.ts';
 import { describeError, UserError } from '../errors.ts';
 import { loadLab } from '../lab/load-lab.ts';
@@ -11,6 +10,7 @@ import type { LabReach } from '../ssh/lab-ssh.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
 import { formatBytes, formatTable } from './format-units.ts';
 import { runInterruptibly } from './interrupts.ts';
+import { parseCliArgs } from './parse-cli-args.ts';
 import { resolveShareOption } from './share-options.ts';
 
 export const IMAGES_USAGE = `Usage: npm run images -- [--lab FILE] [--from DIR] [--share TARGET] [--local] [--json]
@@ -32,7 +32,9 @@ interface ImageRow {
 
 export async function imagesCommand(argv: readonly string[], projectDir: string): Promise<number> {
   try {
-    const { values } = parseImagesArgs(argv);
+    const { values, positionals } = parseImagesArgs(argv);
+    if (positionals.length > 0)
+      throw new UserError(`images takes no host names (${positionals.join(' ')}).`, [IMAGES_USAGE]);
     if (values.help) {
       process.stdout.write(`${IMAGES_USAGE}\n`);
       return EXIT_OK;
@@ -125,19 +127,15 @@ async function shareRows(target: ShareTarget, lab: LabReach, hosts: readonly str
 }
 
 function parseImagesArgs(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      options: {
-        lab: { type: 'string' },
-        from: { type: 'string' },
-        share: { type: 'string' },
-        local: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UserError((error as Error).message, [IMAGES_USAGE]);
-  }
+  return parseCliArgs(
+    argv,
+    {
+      lab: { type: 'string' },
+      from: { type: 'string' },
+      share: { type: 'string' },
+      local: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    IMAGES_USAGE,
+  );
 }

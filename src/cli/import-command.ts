@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { UserError } from '../errors.ts';
 import { importDisk } from '../import/import-disk.ts';
 import { EXIT_OK, reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
+import { parseCliArgs } from './parse-cli-args.ts';
 
 export const IMPORT_USAGE = `Usage: npm run import -- DISK.img[.xz] [--name pi-img] [--out DIR]
 
@@ -38,13 +38,5 @@ export async function importCommand(argv: readonly string[], projectDir: string)
 }
 
 function parseImportArgs(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: { name: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    throw new UserError((error as Error).message, [IMPORT_USAGE]);
-  }
+  return parseCliArgs(argv, { name: { type: 'string' }, out: { type: 'string' } }, IMPORT_USAGE);
 }

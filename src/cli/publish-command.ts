@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { UserError } from '../errors.ts';
 import type { Lab } from '../lab/lab-types.ts';
 import { loadLab } from '../lab/load-lab.ts';
@@ -10,6 +9,7 @@ import { readLocalImages } from '../publish/read-local-images.ts';
 import { openShare } from '../share/open-share.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
+import { parseCliArgs } from './parse-cli-args.ts';
 import { formatBytes } from './format-units.ts';
 import { publishLineReporter, publishLiveReporter, publishSummary } from './publish-view.ts';
 import { resolveShareOption } from './share-options.ts';
@@ -75,20 +75,15 @@ function parseKeep(text: string | undefined): number | undefined {
 }
 
 function parsePublishArgs(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        lab: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        keep: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UserError((error as Error).message, [PUBLISH_USAGE]);
-  }
+  return parseCliArgs(
+    argv,
+    {
+      lab: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      keep: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    PUBLISH_USAGE,
+  );
 }

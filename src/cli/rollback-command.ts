@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { UserError } from '../errors.ts';
 import { loadLab } from '../lab/load-lab.ts';
 import { selectRecipeHosts } from '../lab/select-hosts.ts';
@@ -7,6 +6,7 @@ import { rollbackHost } from '../publish/rollback-host.ts';
 import { openShare } from '../share/open-share.ts';
 import { EXIT_OK, reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
+import { parseCliArgs } from './parse-cli-args.ts';
 import { resolveShareOption } from './share-options.ts';
 
 export const ROLLBACK_USAGE = `Usage: npm run rollback -- HOST [--to VERSION] [--lab FILE] [--share TARGET] [--json]
@@ -48,19 +48,14 @@ export async function rollbackCommand(argv: readonly string[], projectDir: strin
 }
 
 function parseRollbackArgs(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        lab: { type: 'string' },
-        to: { type: 'string' },
-        share: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UserError((error as Error).message, [ROLLBACK_USAGE]);
-  }
+  return parseCliArgs(
+    argv,
+    {
+      lab: { type: 'string' },
+      to: { type: 'string' },
+      share: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    ROLLBACK_USAGE,
+  );
 }

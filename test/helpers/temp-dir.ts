@@ -16,11 +16,4 @@ export async function makeTempDir(): Promise<TempDir> {
   return { path: dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isProcessAlive } from '../../src/exec/is-process-alive.ts';

@@ -1,0 +1,17 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UserError } from '../errors.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** node:util parseArgs with positionals and -h/--help; a bad flag is a UserError carrying the usage. */
+export function parseCliArgs<const T extends Options>(argv: readonly string[], options: T, usage: string) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (error) {
+    throw new UserError((error as Error).message, [usage]);
+  }
+}
