@@ -4,7 +4,13 @@ import path from 'node:path';
 import type { PartitionImage } from '../clonezilla/read-image.ts';
 import type { CleanImageFacts, FileEdit, HostPlan } from './bake-types.ts';
 import type { BuiltPartition } from './build-partitions.ts';
-import { type Manifest, type ManifestFile, MANIFEST_FILE, renderManifest } from './manifest.ts';
+import {
+  type Manifest,
+  type ManifestFile,
+  MANIFEST_FILE,
+  type PartitionRecord,
+  renderManifest,
+} from './manifest.ts';
 import { linkOrCopy, stagingDirectory, swapIntoPlace } from './output-directory.ts';
 
 export interface HostPartitions {
@@ -29,7 +35,7 @@ export async function assembleHostImage(
   await mkdir(staging, { recursive: true });
   try {
     const files: Record<string, ManifestFile> = {};
-    const partitionRecords: Record<string, { action: 'rebaked' | 'reused'; files: string[] }> = {};
+    const partitionRecords: Record<string, PartitionRecord> = {};
     const partitionFiles = new Set(facts.image.partitions.flatMap((p) => p.files));
     for (const name of facts.image.files) {
       if (partitionFiles.has(name) || name === MANIFEST_FILE) continue;
@@ -42,7 +48,11 @@ export async function assembleHostImage(
         const name = path.basename(built.file);
         await linkOrCopy(built.file, path.join(staging, name));
         files[name] = { sha256: built.sha256, size: built.size };
-        partitionRecords[partition.device] = { action: 'rebaked', files: [name] };
+        partitionRecords[partition.device] = {
+          action: 'rebaked',
+          files: [name],
+          ...(built.variant ? { variant: built.variant } : {}),
+        };
       } else {
         for (const name of partition.files) {
           await linkOrCopy(path.join(facts.image.dir, name), path.join(staging, name));

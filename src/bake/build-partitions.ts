@@ -15,6 +15,8 @@ export interface BuiltPartition {
   readonly file: string;
   readonly sha256: string;
   readonly size: number;
+  /** The root variant it was built for. */
+  readonly variant?: string;
 }
 
 export interface BuildContext {
@@ -52,7 +54,8 @@ export async function buildRootVariant(context: BuildContext, variant: RootVaria
   const edited = workspace.path(`root-${id}.img`);
   await copySparse(clean, edited);
   await applyRootEdits(edited, variant, workspace.path(`root-${id}-files`), context.pinnedTime);
-  return clonePartition(context, edited, path.join(workspace.dir, `root-${id}-out`), partition);
+  const built = await clonePartition(context, edited, path.join(workspace.dir, `root-${id}-out`), partition);
+  return { ...built, variant: variant.key };
 }
 
 async function clonePartition(

@@ -9,6 +9,13 @@ export interface ManifestFile {
   readonly size: number;
 }
 
+export interface PartitionRecord {
+  readonly action: 'rebaked' | 'reused';
+  readonly files: readonly string[];
+  /** A root variant's key: a later bake of the same variant links this image instead of cloning. */
+  readonly variant?: string;
+}
+
 export interface Manifest {
   readonly schema: 1;
   readonly host: string;
@@ -16,9 +23,7 @@ export interface Manifest {
   readonly version: string;
   readonly inputKey: string;
   readonly inputs: ManifestInputs;
-  readonly partitions: Readonly<
-    Record<string, { readonly action: 'rebaked' | 'reused'; readonly files: readonly string[] }>
-  >;
+  readonly partitions: Readonly<Record<string, PartitionRecord>>;
   /**
    * What the bake wrote into each re-cloned partition, by path: `sha256:<hex> <mode> <uid>:<gid>`
    * for a file, `-> <target>` for a symlink. What a review of a change reads.

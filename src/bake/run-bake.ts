@@ -19,6 +19,7 @@ import {
   buildRootVariant,
 } from './build-partitions.ts';
 import { describePlan } from './describe-plan.ts';
+import { findBuiltVariant } from './find-built-variant.ts';
 import { isCurrent } from './manifest.ts';
 import { acquireOutputLock, recoverInterruptedBakes } from './output-directory.ts';
 import { planHost } from './plan-host.ts';
@@ -162,7 +163,9 @@ async function bakeHosts(
           options.reporter.stage(plan.host, 'root filesystem');
           let built = rootVariants.get(variant.key);
           if (!built) {
-            built = buildRootVariant(context(plan.host), variant);
+            built = findBuiltVariant(options.outDir, facts.root.device, variant.key, workspace.dir).then(
+              (found) => found ?? buildRootVariant(context(plan.host), variant),
+            );
             rootVariants.set(variant.key, built);
           }
           root = await built;

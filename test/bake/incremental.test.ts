@@ -168,6 +168,11 @@ rootTest(
     const after = await snapshotTree(outDir);
     const router = inHost(['pi0']);
     t.deepEqual(identityOf(after, router), identityOf(before, router), 'the router image is not rewritten');
+    // The nodes' root files did not change: their root image is linked from the earlier bake, not cloned again.
+    const rootInode = (snapshot: typeof after, host: string) =>
+      snapshot[`${host}/sda2.ext4-ptcl-img.gz`]?.ino;
+    for (const host of ['pi1', 'pi2', 'pi3'])
+      t.is(rootInode(after, host), rootInode(before, 'pi1'), `${host}: the same root image file`);
 
     const scratch = await tempDir();
     const files = await restorePartitionFiles(path.join(outDir, 'pi2'), scratch.path);
