@@ -8,7 +8,7 @@ import { readHostsOnShare } from '../share/read-share-state.ts';
 import { describeShareTarget, type ShareTarget } from '../share/share-target.ts';
 import type { LabReach } from '../ssh/lab-ssh.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
-import { formatBytes, formatTable } from './format-units.ts';
+import { formatBytes, formatTable } from '../format-units.ts';
 import { runInterruptibly } from './interrupts.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
 import { resolveShareOption } from './share-options.ts';

@@ -1,6 +1,6 @@
 import { createLogUpdate } from 'log-update';
 import type { BakeReporter, HostOutcome } from '../bake/bake-events.ts';
-import { formatTable } from './format-units.ts';
+import { formatTable } from '../format-units.ts';
 
 function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(0)} MiB`;

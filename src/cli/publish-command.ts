@@ -10,7 +10,7 @@ import { openShare } from '../share/open-share.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
-import { formatBytes } from './format-units.ts';
+import { formatBytes } from '../format-units.ts';
 import { publishLineReporter, publishLiveReporter, publishSummary } from './publish-view.ts';
 import { resolveShareOption } from './share-options.ts';
 

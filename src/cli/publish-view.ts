@@ -1,6 +1,6 @@
 import { createLogUpdate } from 'log-update';
 import type { PublishOutcome, PublishReporter } from '../publish/publish-events.ts';
-import { formatBytes, formatRate, formatTable } from './format-units.ts';
+import { formatBytes, formatRate, formatTable } from '../format-units.ts';
 
 function describeOutcome(outcome: PublishOutcome): string {
   switch (outcome.status) {

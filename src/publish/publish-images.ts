@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { formatBytes } from '../cli/format-units.ts';
+import { formatBytes } from '../format-units.ts';
 import { describeError, UserError } from '../errors.ts';
 import { interruptionSignal } from '../exec/run-command.ts';
 import type { ShareFs } from '../share/share-fs.ts';
