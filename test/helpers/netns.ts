@@ -15,7 +15,9 @@ import { isProcessAlive } from './temp-dir.ts';
  *
  * Names carry the pid of the test process (`pl<pid>n<k>`, veths `pl<pid>v<k>a|b`, at most 15
  * characters), so parallel ava workers never collide and leftovers of a dead process are
- * recognised and removed. Subnets are /30 blocks of 10.213.0.0/16, each held by a mkdir lock.
+ * recognised and removed. Subnets are /30 blocks of 10.213.0.0/16 (the `home` pool) or of
+ * 10.214.0.0/16 (the `lab` pool, for a test whose lab subnet must hold some links and not others),
+ * each held by a mkdir lock.
  */
 
 const IP = existsSync('/usr/sbin/ip') ? '/usr/sbin/ip' : 'ip';
@@ -25,7 +27,16 @@ const SETUP_LOCK_WAIT_MS = 120_000;
 const BLOCKS = 16_384;
 const NAMESPACE_NAME = /^pl(\d+)n\d+$/;
 const VETH_NAME = /^pl(\d+)v\d+[ab]$/;
-const SUBNET = /^10\.213\.(\d+)\.(\d+)\/30$/;
+const SUBNET = /^10\.(213|214)\.(\d+)\.(\d+)\/30$/;
+
+/** Address pools: the second octet of a /16 and the lock names of its /30 blocks. */
+export type AddressPool = 'home' | 'lab';
+const POOLS: Readonly<Record<AddressPool, { readonly octet: number; readonly lockPrefix: string }>> = {
+  home: { octet: 213, lockPrefix: 'netns-block-' },
+  lab: { octet: 214, lockPrefix: 'netns-lab-block-' },
+};
+/** The `lab` pool as a CIDR: every `lab` link lies inside it, no `home` link does. */
+export const LAB_POOL_CIDR = '10.214.0.0/16';
 
 export interface Netns {
   readonly name: string;
@@ -43,7 +54,8 @@ export interface VethLink {
 export interface NetLab {
   /** A new namespace with only `lo` up. */
   namespace(): Promise<Netns>;
-  link(left: Netns | 'host', right: Netns): Promise<VethLink>;
+  /** A /30 from the `home` pool unless `options.pool` says `lab`. */
+  link(left: Netns | 'host', right: Netns, options?: { readonly pool?: AddressPool }): Promise<VethLink>;
   /** Removes every namespace, veth, route and subnet lock of this lab; safe to call twice. */
   teardown(): Promise<void>;
 }
@@ -80,10 +92,11 @@ export function makeNetLab(): NetLab {
         wrap: (program, args) => ({ program: IP, args: ['netns', 'exec', name, program, ...args] }),
       };
     },
-    async link(left, right) {
+    async link(left, right, options = {}) {
+      const pool = options.pool ?? 'home';
       const block = await withSlot(SETUP_LOCK, 1, SETUP_LOCK_WAIT_MS, async () => {
         await reapLeftoversLocked();
-        return takeBlock();
+        return takeBlock(pool);
       });
       state.blocks.add(block);
       const k = ++counter;
@@ -93,7 +106,7 @@ export function makeNetLab(): NetLab {
       await ip(['link', 'add', leftVeth, 'type', 'veth', 'peer', 'name', rightVeth]);
       if (left !== 'host') await ip(['link', 'set', leftVeth, 'netns', left.name]);
       await ip(['link', 'set', rightVeth, 'netns', right.name]);
-      const [leftAddress, rightAddress] = blockAddresses(block.index);
+      const [leftAddress, rightAddress] = blockAddresses(pool, block.index);
       const leftNs = left === 'host' ? [] : ['-n', left.name];
       await ip([...leftNs, 'addr', 'add', `${leftAddress}/30`, 'dev', leftVeth]);
       await ip([...leftNs, 'link', 'set', leftVeth, 'up']);
@@ -130,27 +143,28 @@ async function deleteLinkIfPresent(name: string): Promise<void> {
   if (present) await ip(['link', 'del', name]).catch(() => undefined);
 }
 
-function blockAddresses(index: number): [string, string] {
-  const base = `10.213.${index >> 6}.`;
+function blockAddresses(pool: AddressPool, index: number): [string, string] {
+  const base = `10.${POOLS[pool].octet}.${index >> 6}.`;
   const offset = (index & 63) * 4;
   return [`${base}${offset + 1}`, `${base}${offset + 2}`];
 }
 
-function blockLock(index: number): string {
-  return path.join(LOCK_DIR, `netns-block-${index}`);
+function blockLock(pool: AddressPool, index: number): string {
+  return path.join(LOCK_DIR, `${POOLS[pool].lockPrefix}${index}`);
 }
 
-async function takeBlock(): Promise<Block> {
+async function takeBlock(pool: AddressPool): Promise<Block> {
   const start = (process.pid * 37 + counter) % BLOCKS;
+  const octet = POOLS[pool].octet;
   for (let step = 0; step < BLOCKS; step++) {
     const index = (start + step) % BLOCKS;
-    const lock = blockLock(index);
+    const lock = blockLock(pool, index);
     // tryLock breaks the lock of a dead owner but reports false: one more try takes it.
     if ((await tryLock(lock)) || (await tryLock(lock))) {
-      return { index, lock, subnet: `10.213.${index >> 6}.${(index & 63) * 4}/30`, unreachable: false };
+      return { index, lock, subnet: `10.${octet}.${index >> 6}.${(index & 63) * 4}/30`, unreachable: false };
     }
   }
-  throw new Error('no free /30 subnet left in 10.213.0.0/16');
+  throw new Error(`no free /30 subnet left in 10.${octet}.0.0/16`);
 }
 
 /** Namespaces, veths and routes of test processes that died before their teardown. */
@@ -169,8 +183,9 @@ async function reapLeftoversLocked(): Promise<void> {
     const subnet = line.trim().split(/\s+/)[1] ?? '';
     const match = SUBNET.exec(subnet);
     if (!match) continue;
-    const index = Number(match[1]) * 64 + Number(match[2]) / 4;
-    const lock = blockLock(index);
+    const pool: AddressPool = match[1] === '214' ? 'lab' : 'home';
+    const index = Number(match[2]) * 64 + Number(match[3]) / 4;
+    const lock = blockLock(pool, index);
     const owner = Number(await readFile(path.join(lock, 'pid'), 'utf8').catch(() => ''));
     if (owner > 0 && isProcessAlive(owner)) continue;
     await ip(['route', 'del', 'unreachable', subnet]).catch(() => undefined);

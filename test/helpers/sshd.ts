@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Netns } from './netns.ts';
 import { runTool } from './spawn-tool.ts';
-import { isProcessAlive, makeTempDir, TEST_TEMP_PID } from './temp-dir.ts';
+import { isProcessAlive, makeTempDir, TEST_TEMP_PID, TEST_TEMP_PREFIX, type TempDir } from './temp-dir.ts';
 
 /*
  * A real OpenSSH server per test: /usr/sbin/sshd -D -e with its own config, host key and
@@ -36,6 +36,18 @@ export interface SshdOptions {
   readonly authorizedKeys: string | readonly string[];
   /** sshd_config lines appended after ours (sshd keeps the first value of most keywords: ours win). */
   readonly extraConfig?: readonly string[];
+  /** An existing private host key to serve (copied in), so that restarts keep one key; default a new one. */
+  readonly hostKey?: string;
+  /**
+   * Where the server's temp dir is made, default the system's temp dir: a launcher that mounts
+   * over /tmp needs it elsewhere (the name still carries the test's pid for leftover reaping).
+   */
+  readonly parentDir?: string;
+  /**
+   * Wraps sshd's command line, inside the namespace when there is one: e.g. `unshare -u -m … sh -c
+   * '…; exec "$@"'`. It must end by exec'ing the command it was given, in the foreground.
+   */
+  readonly launcher?: (program: string, args: readonly string[]) => { program: string; args: string[] };
 }
 
 export interface SshdServer {
@@ -53,8 +65,12 @@ export interface SshdServer {
   log(): string;
   /** Pids of the listener and of everything its sessions started that still runs (none after stop()). */
   processes(): number[];
-  /** Kills every per-connection sshd process (and what runs under them): connections drop, the listener stays. */
-  killSessions(): Promise<void>;
+  /**
+   * Kills every per-connection sshd process (and what runs under them): connections drop, the
+   * listener stays. Also what sessions started and left running detached (setsid), unless
+   * `connectionsOnly`: then those go on, like after a network cut.
+   */
+  killSessions(options?: { readonly connectionsOnly?: boolean }): Promise<void>;
   /** Kills the sessions and the listener and removes the temp dir; idempotent. */
   stop(): Promise<void>;
 }
@@ -99,11 +115,16 @@ export async function knownHostsFor(file: string, ...servers: readonly SshdServe
 export async function startSshd(options: SshdOptions): Promise<SshdServer> {
   reapLeakedSshd();
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-  const temp = await makeTempDir();
+  const temp = options.parentDir === undefined ? await makeTempDir() : await makeTempDirIn(options.parentDir);
   try {
     const dir = temp.path;
     const hostKey = path.join(dir, 'ssh_host_ed25519_key');
-    await runTool('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pi-lab-test-sshd', '-f', hostKey]);
+    if (options.hostKey === undefined)
+      await runTool('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pi-lab-test-sshd', '-f', hostKey]);
+    else {
+      await copyFile(options.hostKey, hostKey);
+      await copyFile(`${options.hostKey}.pub`, `${hostKey}.pub`);
+    }
     const hostPublicKey = (await readFile(`${hostKey}.pub`, 'utf8'))
       .trim()
       .split(/\s+/)
@@ -139,6 +160,12 @@ export async function startSshd(options: SshdOptions): Promise<SshdServer> {
     await temp.remove();
     throw error;
   }
+}
+
+async function makeTempDirIn(parent: string): Promise<TempDir> {
+  await mkdir(parent, { recursive: true });
+  const dir = await mkdtemp(path.join(parent, `${TEST_TEMP_PREFIX}${process.pid}-`));
+  return { path: dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 function config(dir: string, host: string, port: number, hostKey: string, options: SshdOptions): string {
@@ -196,10 +223,10 @@ async function launch(
 ): Promise<Launch> {
   const configFile = path.join(dir, 'sshd_config');
   await writeFile(configFile, config(dir, host, port, hostKey, options));
-  const sshdArgs = ['-D', '-e', '-f', configFile];
-  const { program, args } = options.netns
-    ? options.netns.wrap(SSHD, sshdArgs)
-    : { program: SSHD, args: sshdArgs };
+  const launched = options.launcher
+    ? options.launcher(SSHD, ['-D', '-e', '-f', configFile])
+    : { program: SSHD, args: ['-D', '-e', '-f', configFile] };
+  const { program, args } = options.netns ? options.netns.wrap(launched.program, launched.args) : launched;
   const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   running.set(child, dir);
   let log = '';
@@ -253,9 +280,11 @@ function server(
         child.pid !== undefined && table.some((entry) => entry.pid === child.pid) ? [child.pid] : [];
       return [...listener, ...sessionProcesses(child.pid ?? -1, facts.dir, table)];
     },
-    killSessions: async () => {
+    killSessions: async (options = {}) => {
       if (child.pid === undefined) return;
-      const killed = sessionProcesses(child.pid, facts.dir);
+      const killed = options.connectionsOnly
+        ? descendantsOf(child.pid)
+        : sessionProcesses(child.pid, facts.dir);
       killAll(killed);
       await untilGone(killed);
     },

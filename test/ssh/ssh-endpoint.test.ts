@@ -24,6 +24,7 @@ test('settings: defaults under the home directory, the agent when SSH_AUTH_SOCK 
     agentSocket: '/run/agent.sock',
     connectTimeoutSeconds: 15,
     keepaliveSeconds: 10,
+    acceptHostKey: undefined,
   });
   t.is(resolveSshSettings({}, {}, '/home/me').agentSocket, undefined);
   t.is(
