@@ -10,6 +10,7 @@ import { applyBootEdits } from './apply-boot-edits.ts';
 import { applyRootEdits } from './apply-root-edits.ts';
 import type { CleanImageFacts, FileEdit, RootVariant } from './bake-types.ts';
 import type { Workspace } from './workspace.ts';
+import { prof } from './prof-tmp.ts';
 
 export interface BuiltPartition {
   readonly file: string;
@@ -39,11 +40,17 @@ export async function buildBootPartition(
 ): Promise<BuiltPartition> {
   const { facts, workspace } = context;
   const partition = facts.boot;
+  let t = prof(`${host} boot start`);
   const clean = await workspace.restoredPartition(facts.image.dir, partition);
+  t = prof(`${host} restored clean`, t);
   const edited = workspace.path(`${host}-boot.img`);
   await copySparse(clean, edited);
+  t = prof(`${host} copySparse`, t);
   await applyBootEdits(edited, edits, workspace.path(`${host}-boot-files`), context.pinnedTime);
-  return clonePartition(context, edited, path.join(workspace.dir, `${host}-out`), partition);
+  t = prof(`${host} applyBootEdits`, t);
+  const r = await clonePartition(context, edited, path.join(workspace.dir, `${host}-out`), partition);
+  prof(`${host} clonePartition`, t);
+  return r;
 }
 
 export async function buildRootVariant(context: BuildContext, variant: RootVariant): Promise<BuiltPartition> {

@@ -94,7 +94,7 @@ function deploySettings(
     ssh: sshSettings(lab.ssh),
     timeouts,
     placeholder: lab.image.placeholder,
-    logDir: path.join(projectDir, 'logs'),
+    logDir: process.env.PI_LAB_LOG_DIR ?? path.join(projectDir, 'logs'),
     installTools,
     ...(version === undefined ? {} : { version }),
   };

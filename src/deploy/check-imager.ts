@@ -10,6 +10,9 @@ const INSTALL_HINT: Readonly<Record<string, string>> = {
   mtype: 'mtools',
 };
 
+/** lsblk's types of whole block devices (a loop device is one, e.g. a disk image being prepared). */
+const WHOLE_DISK_TYPES = new Set(['disk', 'loop']);
+
 /**
  * Pure: every reason not to restore onto this imager's target disk, all at once. An empty list is
  * the only way to the restore step.
@@ -36,7 +39,7 @@ export function checkImager(target: DeployTarget, facts: ImagerFacts): string[] 
       `${where} has no disk ${target.disk} (disks there: ${disks.join(', ') || 'none'}): is the USB disk plugged in? (imager.disk)`,
     );
   } else {
-    if (disk.type !== 'disk')
+    if (!WHOLE_DISK_TYPES.has(disk.type))
       problems.push(`${where}: ${target.disk} is a ${disk.type}, not a whole disk (imager.disk)`);
     const runsFrom = [rootDisk, bootDisk].includes(target.disk);
     if (runsFrom)

@@ -27,6 +27,8 @@ export interface DeployOutcome {
   readonly step?: DeployStep;
   readonly error?: string;
   readonly seconds: number;
+  /** Seconds spent in each step that was entered, in order. */
+  readonly steps?: Readonly<Partial<Record<DeployStep, number>>>;
   /** The fingerprint of the host key its first boot made, now in known_hosts. */
   readonly hostKey?: string;
   /** Where the restore's full log was kept. */

@@ -34,7 +34,15 @@ export async function deployHost(
   let step: DeployStep = 'locate';
   let logFile: string | undefined;
   let version: string | undefined;
+  const steps: Partial<Record<DeployStep, number>> = {};
+  let stepStarted = started;
+  const closeStep = (): void => {
+    const now = performance.now();
+    steps[step] = (steps[step] ?? 0) + (now - stepStarted) / 1000;
+    stepStarted = now;
+  };
   const enter = (next: DeployStep, detail?: string): void => {
+    closeStep();
     step = next;
     reporter.step(target.host, next, detail);
   };
@@ -44,7 +52,7 @@ export async function deployHost(
     return session;
   };
   try {
-    enter('locate');
+    reporter.step(target.host, 'locate');
     let imager = await locate(target, settings, (session) => keep(session));
     if (imager === 'node') {
       const node = sessions.at(-1);
@@ -146,11 +154,13 @@ export async function deployHost(
         `its new host key ${fingerprintSha256(offered.keyBlob)} is recorded in ${knownHostsFile}`,
       );
     }
+    closeStep();
     const outcome: DeployOutcome = {
       host: target.host,
       status: 'deployed',
       version,
       seconds: elapsed(started),
+      steps,
       ...(offered ? { hostKey: fingerprintSha256(offered.keyBlob) } : {}),
       ...(logFile ? { logFile } : {}),
     };
@@ -159,12 +169,14 @@ export async function deployHost(
   } catch (error) {
     if (error instanceof InterruptedError || interruptionSignal()) throw error;
     const failedStep = error instanceof StepError ? error.step : step;
+    closeStep();
     const outcome: DeployOutcome = {
       host: target.host,
       status: 'failed',
       step: failedStep,
       error: describeStepError(error),
       seconds: elapsed(started),
+      steps,
       ...(version ? { version } : {}),
       ...(logFile ? { logFile } : {}),
     };

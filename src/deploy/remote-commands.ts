@@ -63,7 +63,11 @@ export const dumpPartitionTable = (disk: string): Command => command('sfdisk', [
 export const readFatFile = (partition: string, file: string): Command =>
   command('env', ['MTOOLS_SKIP_CHECK=1', 'mtype', '-i', `/dev/${partition}`, `::/${file}`]);
 
-export const JOB_DIR = '/var/lib/pi-lab';
+/*
+ * On tmpfs: a job survives a dropped SSH connection (the next deploy follows it) but not a reboot of
+ * the imager, after which the disk must be restored again whatever an earlier boot finished.
+ */
+export const JOB_DIR = '/run/pi-lab';
 
 function jobPath(host: string): string {
   return `${JOB_DIR}/restore-${host}`;

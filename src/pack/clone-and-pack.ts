@@ -8,6 +8,7 @@ import type { MemberStore } from './member-store.ts';
 import { type PackResult, packGzipStream } from './pack-stream.ts';
 import { packZstdStream } from './pack-zstd-stream.ts';
 import { teeStream } from './tee-stream.ts';
+import { prof } from '../bake/prof-tmp.ts';
 
 export interface CloneRequest {
   readonly fs: string;
@@ -58,6 +59,11 @@ export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
       );
     }
   });
+  const t = prof(`${label} clone start`);
+  void packing.then(() => prof(`${label} packing done`, t));
+  void clone.done.then(() => prof(`${label} clone done`, t));
+  void checked.then(() => prof(`${label} chkimg done`, t));
+  void copy.then(() => prof(`${label} tee done`, t));
   const steps = [packing, clone.done, checked, copy] as const;
   try {
     const [packed] = await Promise.all(steps);
