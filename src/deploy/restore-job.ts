@@ -1,7 +1,9 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { describeError, InterruptedError } from '../errors.ts';
 import { interruptedSignal } from '../exec/run-command.ts';
+import { describeEndpoint } from '../ssh/ssh-endpoint.ts';
 import type { SshSession } from '../ssh/ssh-session.ts';
 import { StepError } from './deploy-events.ts';
 import type { ImageLocation } from './image-location.ts';
@@ -68,7 +70,8 @@ export async function runRestoreJob(
   let tail = '';
   let lastPercent = -1;
   try {
-    const followed = await session.exec(asRoot(user, followRestoreJob(host)), {
+    const followed = await session
+      .exec(asRoot(user, followRestoreJob(host)), {
       timeoutSeconds,
       signal: interruptedSignal,
       onStdout: (chunk) => {
@@ -82,7 +85,22 @@ export async function runRestoreJob(
           }
         }
       },
-    });
+      })
+      .catch((error: unknown) => {
+        if (error instanceof InterruptedError || interruptedSignal.aborted) throw error;
+        const where = describeEndpoint(session.endpoint);
+        const why = describeError(error).split('\n')[0] ?? '';
+        throw new StepError(
+          'restore',
+          /timed out/.test(why)
+            ? `the restore on ${where} did not finish in time: ${why}`
+            : `lost the connection to ${where} while following the restore: ${why}`,
+          [
+            `The restore goes on there on its own (log on the imager: ${readRestoreLogPath(host)}); the host stays in its imager.`,
+            `Deploy ${host} again: it follows the running restore, or checks the finished one, and goes on from there.`,
+          ],
+        );
+      });
     const status = /pi-lab-status (\S+)/.exec(followed.stdout)?.[1];
     if (status !== '0') {
       throw new StepError(

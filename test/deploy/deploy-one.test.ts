@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { cliOutput } from '../helpers/bake-cli.ts';
 import {
@@ -95,3 +98,92 @@ rootTest(
     t.regex(await readFile(outcome?.logFile ?? '', 'utf8'), /Partclone successfully restored/);
   },
 );
+
+rootTest('--dry-run prints every remote command in order and touches nothing', async (t) => {
+  const published = await publishedShare();
+  const deployLab = await lab({ share: published, pis: [{ name: 'pi1', startAs: 'node' }] });
+  const disk = deployLab.disk('pi1');
+  const diskBefore = await sha256File(disk.file);
+  const knownHostsBefore = await readFile(deployLab.knownHostsFile, 'utf8');
+
+  const result = await deployLab.deploy(['pi1', '--dry-run']);
+  t.is(result.exitCode, 0, cliOutput(result));
+  const lines = result.stdout.split('\n').map((line) => line.trim());
+  const order = [
+    'vcgencmd bootloader_version',
+    'vcmailbox 0x0003808b 4 4 0xf41',
+    'ocs-sr -or',
+    'sfdisk -d',
+    'reboot',
+  ];
+  // Each in turn, after the one before.
+  let from = 0;
+  for (const start of order) {
+    const at = lines.findIndex((line, i) => i >= from && line.includes(start));
+    t.true(at >= from, `${start} after line ${from}:\n${result.stdout}`);
+    from = at + 1;
+  }
+  const ocs = /ocs-sr -or .*/.exec(lines.find((line) => line.includes('ocs-sr -or')) ?? '')?.[0] ?? '';
+  t.regex(ocs, / -batch /);
+  t.regex(ocs, / -p true /);
+  t.notRegex(ocs, / -c /);
+  t.regex(ocs, new RegExp(`restoredisk pi1 ${disk.name} `));
+  t.regex(result.stdout, /nothing was connected to or changed/);
+
+  t.deepEqual(await deployLab.pi('pi1').calls(), [], 'no command ran on the Pi');
+  t.is(deployLab.pi('pi1').identity(), 'node');
+  t.is(await sha256File(disk.file), diskBefore);
+  t.is(await readFile(deployLab.knownHostsFile, 'utf8'), knownHostsBefore);
+});
+
+rootTest('SSH cut mid-restore: a clear error, the Pi stays in its imager, a re-run completes', async (t) => {
+  const published = await publishedShare();
+  const deployLab = await lab({ share: published, pis: [{ name: 'pi1', startAs: 'imager' }] });
+  const pi = deployLab.pi('pi1');
+
+  const running = deployLab.deploy(['pi1', '--yes', '--json']);
+  const deadline = Date.now() + 5 * 60_000;
+  while (!pi.restoreJobStarted()) {
+    if (Date.now() > deadline) t.fail('the restore never started');
+    await sleep(200);
+  }
+  await sleep(2000);
+  await pi.cutConnections();
+  const cut = await running;
+  t.is(cut.exitCode, 1, cliOutput(cut));
+  const [failed] = outcomes(cut.stdout);
+  t.is(failed?.status, 'failed');
+  t.is(failed?.step, 'restore');
+  t.regex(failed?.error ?? '', /lost the connection to .* while following the restore/);
+  t.regex(failed?.error ?? '', /Deploy pi1 again/);
+  t.is(pi.identity(), 'imager', 'left in its imager');
+
+  const rerun = await deployLab.deploy(['pi1', '--yes', '--json']);
+  t.is(rerun.exitCode, 0, cliOutput(rerun));
+  t.is(outcomes(rerun.stdout)[0]?.status, 'deployed');
+  t.is(pi.identity(), 'node');
+  const calls = (await pi.calls()).map((line) => line.split(' ').slice(1).join(' '));
+  t.deepEqual(calls, ['imager1 reboot'], 'one restore, one reboot');
+  const boot = await partitionOffset(deployLab.disk('pi1').file, 'boot');
+  t.regex(await readFatText(deployLab.disk('pi1').file, boot, 'firstrun.sh'), /set_hostname pi1\n/);
+});
+
+rootTest('a Pi that never comes back: the step that waited is named, with its timeout', async (t) => {
+  const published = await publishedShare();
+  const deployLab = await lab({
+    share: published,
+    pis: [{ name: 'pi1', startAs: 'node', neverBoots: 'imager' }],
+    timeouts: { boot: 5, locate: 3 },
+  });
+  const result = await deployLab.deploy(['pi1', '--yes']);
+  t.is(result.exitCode, 1, cliOutput(result));
+  t.regex(result.stderr, /pi1 failed at to-imager/);
+  t.regex(result.stderr, /imager1 did not answer at .* within 5 s/);
+  t.is(deployLab.pi('pi1').identity(), 'off');
+});
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
