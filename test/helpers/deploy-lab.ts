@@ -74,6 +74,8 @@ export interface PiSpec {
   readonly neverBoots?: Identity;
   /** Default: the size the image needs. */
   readonly diskBytes?: number;
+  /** The share this Pi's imager sees, when not the published one. */
+  readonly shareDir?: string;
   /** The imager's own boot partition is on its target disk (a disk it must refuse). */
   readonly imagerRunsFromTarget?: boolean;
 }
@@ -160,7 +162,7 @@ export async function startDeployLab(options: DeployLabOptions): Promise<DeployL
         netns: place.ns,
         address: place.address,
         authorizedKeys: key.publicKey,
-        shareDir: options.share.shareDir,
+        shareDir: spec.shareDir ?? options.share.shareDir,
         disk,
         stateDir: path.join(stateRoot, spec.name),
         startAs: spec.startAs ?? 'node',

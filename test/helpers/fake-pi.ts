@@ -63,6 +63,8 @@ export interface FakePi {
   knownHostsLines(): Promise<string[]>;
   /** Calls to the doubles, `<epoch seconds> <hostname> <command line>`, oldest first. */
   calls(): Promise<string[]>;
+  /** Every identity that came up, with the time it did (ms since the epoch), oldest first. */
+  boots(): readonly { readonly identity: Identity; readonly at: number }[];
   /** Resolves once the identity answers (after its reboot). */
   waitFor(identity: Identity, timeoutMs: number): Promise<void>;
   /** The restore job the imager runs (its pid file in /run/pi-lab), once it exists. */
@@ -105,6 +107,7 @@ export async function startFakePi(options: FakePiOptions): Promise<FakePi> {
   let imagerRuns = 0;
   let currentRunDir = '';
   let current: { identity: Identity; server: SshdServer } | undefined;
+  const boots: { identity: Identity; at: number }[] = [];
   const life = { stopped: false };
   const stopping = (): boolean => life.stopped;
 
@@ -140,6 +143,7 @@ export async function startFakePi(options: FakePiOptions): Promise<FakePi> {
       }),
     });
     current = { identity, server };
+    boots.push({ identity, at: Date.now() });
   };
 
   /** What the bootloader does after `reboot` from `from`. */
@@ -185,6 +189,7 @@ export async function startFakePi(options: FakePiOptions): Promise<FakePi> {
     nodePort: NODE_PORT,
     imagerPort: IMAGER_PORT,
     identity: () => current?.identity ?? 'off',
+    boots: () => boots,
     knownHostsLines: async () => [
       `${knownHostsName(options.address, NODE_PORT)} ${await publicKeyOf(nodeKey)}`,
       `${knownHostsName(options.address, IMAGER_PORT)} ${await publicKeyOf(imagerKey)}`,
