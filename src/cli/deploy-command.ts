@@ -22,7 +22,7 @@ import { describeDeployOutcome, deployLineReporter, deployLiveReporter } from '.
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
 
-export const DEPLOY_USAGE = `Usage: npm run deploy -- HOST... [--all] [--lab FILE] [--version V] [--dry-run] [--yes] [--json] [--install-tools]
+export const DEPLOY_USAGE = `Usage: npm run deploy -- HOST... [--all] [--lab FILE] [--version V] [--dry-run] [--yes] [--json]
 
 Re-images hosts from their published image: sends each into its SD imager, checks the imager, the
 disk and the image, restores with Clonezilla, verifies the disk, reboots and waits for the host to
@@ -31,7 +31,6 @@ come back as itself running the new version. Nodes go a few at a time, the route
   --version V      restore this published version (one host) instead of the current one
   --dry-run        print every remote command, in order; connect to nothing
   --yes            do not ask for confirmation (required without a terminal)
-  --install-tools  install missing tools (clonezilla, partclone, mtools) on the imagers
   --json           print a machine-readable result on stdout`;
 
 const VERSION = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9a-f]{12}$/;
@@ -58,7 +57,7 @@ export async function deployCommand(argv: readonly string[], projectDir: string)
         );
     }
     const targets = hosts.map((host) => resolveDeployTarget(lab, host));
-    const settings = deploySettings(lab, projectDir, values.version, values['install-tools'] ?? false);
+    const settings = deploySettings(lab, projectDir, values.version);
 
     if (values['dry-run']) return printDryRun(targets, settings, values.json ?? false);
 
@@ -80,7 +79,6 @@ function deploySettings(
   lab: Lab,
   projectDir: string,
   version: string | undefined,
-  installTools: boolean,
 ): DeploySettings {
   const set = lab.deploy.timeouts;
   const timeouts: DeployTimeouts = {
@@ -95,7 +93,6 @@ function deploySettings(
     timeouts,
     placeholder: lab.image.placeholder,
     logDir: process.env.PI_LAB_LOG_DIR ?? path.join(projectDir, 'logs'),
-    installTools,
     ...(version === undefined ? {} : { version }),
   };
 }
@@ -192,7 +189,6 @@ function parseDeployArgs(argv: readonly string[]) {
         'dry-run': { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
         json: { type: 'boolean' },
-        'install-tools': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });

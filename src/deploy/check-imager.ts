@@ -61,7 +61,7 @@ export function checkImager(target: DeployTarget, facts: ImagerFacts): string[] 
   if (missingTools.length > 0) {
     const packages = [...new Set(missingTools.map((tool) => INSTALL_HINT[tool] ?? tool))];
     problems.push(
-      `${where} lacks ${missingTools.join(', ')}: install with \`sudo apt-get install -y ${packages.join(' ')}\` there (or deploy with --install-tools)`,
+      `${where} lacks ${missingTools.join(', ')}: install with \`sudo apt-get install -y ${packages.join(' ')}\` there, then deploy again`,
     );
   }
 

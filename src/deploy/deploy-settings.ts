@@ -28,6 +28,4 @@ export interface DeploySettings {
   readonly logDir: string;
   /** Restore this published version instead of the current one. */
   readonly version?: string;
-  /** Install missing tools on the imager (apt-get) instead of only saying how. */
-  readonly installTools: boolean;
 }

@@ -1,9 +1,17 @@
+import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { Codec } from '../clonezilla/partition-image-name.ts';
-import { spawnStreaming } from '../exec/run-command.ts';
+import { formatCommand } from '../exec/command.ts';
+import { runCommand, spawnStreaming } from '../exec/run-command.ts';
 import { ToolError } from '../errors.ts';
-import { CHKIMG_SUCCESS, checkImageCommand, cloneToStdoutCommand } from '../tools/partclone.ts';
+import {
+  CHKIMG_SUCCESS,
+  checkImageCommand,
+  cloneToFileCommand,
+  cloneToStdoutCommand,
+} from '../tools/partclone.ts';
 import type { MemberStore } from './member-store.ts';
 import { type PackResult, packGzipStream } from './pack-stream.ts';
 import { packZstdStream } from './pack-zstd-stream.ts';
@@ -21,18 +29,63 @@ export interface CloneRequest {
 }
 
 /**
+ * Streams of filesystems holding at most this much data go through a scratch file (see
+ * cloneThroughFile); bigger ones are relayed, so that scratch space never holds a root filesystem's
+ * stream besides the filesystem itself.
+ */
+const SCRATCH_STREAM_BYTES = 256 * 1024 * 1024;
+
+/** partclone clones the edited filesystem, partclone.chkimg verifies the stream, the packer compresses it. */
+export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
+  // A sparse copy of a filesystem allocates about the blocks partclone copies.
+  const { blocks } = await stat(request.sourceFile);
+  return blocks * 512 <= SCRATCH_STREAM_BYTES ? cloneThroughFile(request) : cloneThroughTee(request);
+}
+
+/**
+ * partclone writes the stream to a scratch file, then partclone.chkimg and the packer read it at
+ * once, each at its own pace. For a small filesystem (a boot partition) that takes less CPU than
+ * relaying every byte to the checker through this process in 64 KiB pieces, and the file is removed
+ * long before the kernel would write it back.
+ */
+async function cloneThroughFile(request: CloneRequest): Promise<PackResult> {
+  const label = path.basename(request.output);
+  const stream = path.join(request.workDir, `${label}.partclone`);
+  await rm(stream, { force: true });
+  try {
+    await runCommand(
+      cloneToFileCommand(request.fs, request.sourceFile, stream, logFile(request, 'clone')),
+    );
+    const source = createReadStream(stream, { highWaterMark: 1 << 20 });
+    const packing = pack(source, request);
+    const checkCommand = checkImageCommand(logFile(request, 'chkimg'), stream);
+    const checking = runCommand(checkCommand).then((result) =>
+      assertChecked(result.stdout, result.stderr, formatCommand(checkCommand)),
+    );
+    // A failed check stops the packer; the check's error is the one worth reporting.
+    void checking.catch(() => source.destroy());
+    const [packed, checked] = await Promise.allSettled([packing, checking]);
+    if (checked.status === 'rejected') throw checked.reason;
+    if (packed.status === 'rejected') throw packed.reason;
+    return packed.value;
+  } finally {
+    await rm(stream, { force: true });
+  }
+}
+
+/**
  * partclone clones the edited filesystem; its stream goes at once to partclone.chkimg and to the
  * compressor, so the image is verified by the real checker without being decompressed again.
  */
-export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
+async function cloneThroughTee(request: CloneRequest): Promise<PackResult> {
   const label = path.basename(request.output);
   const clone = spawnStreaming(
-    cloneToStdoutCommand(request.fs, request.sourceFile, path.join(request.workDir, `${label}.clone.log`)),
+    cloneToStdoutCommand(request.fs, request.sourceFile, logFile(request, 'clone')),
     {
       stdin: 'ignore',
     },
   );
-  const check = spawnStreaming(checkImageCommand(path.join(request.workDir, `${label}.chkimg.log`)), {
+  const check = spawnStreaming(checkImageCommand(logFile(request, 'chkimg')), {
     stdin: 'pipe',
   });
   let checkReport = '';
@@ -45,25 +98,8 @@ export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
     { name: 'partclone.chkimg', stream: checkInput, finishedEarly: () => check.done.then(() => undefined) },
     { name: 'the compressor', stream: packInput },
   ]);
-  const packing =
-    request.codec === 'gz'
-      ? packGzipStream(packInput, request.output, request.store, request.onBytes)
-      : packZstdStream(packInput, request.output, request.onBytes);
-  const checked = check.done.then((stderr) => {
-    if (!CHKIMG_SUCCESS.test(checkReport)) {
-      throw new ToolError(
-        'partclone.chkimg did not report a successful check',
-        'partclone.chkimg -s -',
-        'exit 0',
-        `${checkReport}\n${stderr}`,
-      );
-    }
-  });
-  const t = prof(`${label} clone start`);
-  void packing.then(() => prof(`${label} packing done`, t));
-  void clone.done.then(() => prof(`${label} clone done`, t));
-  void checked.then(() => prof(`${label} chkimg done`, t));
-  void copy.then(() => prof(`${label} tee done`, t));
+  const packing = pack(packInput, request);
+  const checked = check.done.then((stderr) => assertChecked(checkReport, stderr, 'partclone.chkimg -s -'));
   const steps = [packing, clone.done, checked, copy] as const;
   try {
     const [packed] = await Promise.all(steps);
@@ -74,5 +110,27 @@ export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
     packInput.destroy();
     await Promise.allSettled(steps);
     throw error;
+  }
+}
+
+function pack(source: Readable, request: CloneRequest): Promise<PackResult> {
+  return request.codec === 'gz'
+    ? packGzipStream(source, request.output, request.store, request.onBytes)
+    : packZstdStream(source, request.output, request.onBytes);
+}
+
+function logFile(request: CloneRequest, step: 'clone' | 'chkimg'): string {
+  return path.join(request.workDir, `${path.basename(request.output)}.${step}.log`);
+}
+
+/** An exit status of 0 alone does not show that a check ran (see partclone.ts): its report must say so. */
+function assertChecked(report: string, stderr: string, commandLine: string): void {
+  if (!CHKIMG_SUCCESS.test(report)) {
+    throw new ToolError(
+      'partclone.chkimg did not report a successful check',
+      commandLine,
+      'exit 0',
+      `${report.slice(-4096)}\n${stderr}`,
+    );
   }
 }

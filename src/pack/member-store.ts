@@ -6,6 +6,8 @@ import { type FileHandle, open } from 'node:fs/promises';
  */
 export class MemberStore {
   private readonly index = new Map<string, { readonly offset: number; readonly length: number }>();
+  /** Members being made right now: a second stream that meets the same chunk waits instead of compressing it again. */
+  private readonly making = new Map<string, Promise<Buffer>>();
   private size = 0;
 
   private constructor(private readonly file: FileHandle) {}
@@ -18,12 +20,29 @@ export class MemberStore {
     return this.index.has(chunkDigest);
   }
 
+  /** The stored member, or the one `make` returns, made once however many streams ask at the same time. */
+  async obtain(chunkDigest: string, make: () => Promise<Buffer>): Promise<Buffer> {
+    const stored = await this.get(chunkDigest);
+    if (stored) return stored;
+    let made = this.making.get(chunkDigest);
+    if (!made) {
+      made = (async () => {
+        const member = await make();
+        await this.add(chunkDigest, member);
+        return member;
+      })().finally(() => this.making.delete(chunkDigest));
+      this.making.set(chunkDigest, made);
+    }
+    return made;
+  }
+
+  /** Indexed only once written: a reader never gets the bytes of a write still in flight. */
   async add(chunkDigest: string, member: Buffer): Promise<void> {
     if (this.index.has(chunkDigest)) return;
     const offset = this.size;
     this.size += member.length;
-    this.index.set(chunkDigest, { offset, length: member.length });
     await this.file.write(member, 0, member.length, offset);
+    this.index.set(chunkDigest, { offset, length: member.length });
   }
 
   async get(chunkDigest: string): Promise<Buffer | undefined> {

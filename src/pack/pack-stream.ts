@@ -16,7 +16,6 @@ const IN_FLIGHT = 2;
 
 export interface PackResult {
   readonly rawBytes: number;
-  readonly rawSha256: string;
   readonly fileBytes: number;
   readonly fileSha256: string;
   readonly chunks: number;
@@ -40,7 +39,6 @@ export async function packGzipStream(
   onBytes?: (raw: number) => void,
 ): Promise<PackResult> {
   const file = await open(output, 'wx', 0o600);
-  const rawHash = createHash('sha256');
   const fileHash = createHash('sha256');
   let rawBytes = 0;
   let fileBytes = 0;
@@ -62,7 +60,6 @@ export async function packGzipStream(
     // Unlike pipe(), pipeline() fails the chunker when the source is destroyed before its end.
     pipeline(source, chunker, () => undefined);
     for await (const chunk of chunker as AsyncIterable<Buffer>) {
-      rawHash.update(chunk);
       rawBytes += chunk.length;
       chunks++;
       onBytes?.(rawBytes);
@@ -81,7 +78,6 @@ export async function packGzipStream(
   }
   return {
     rawBytes,
-    rawSha256: rawHash.digest('hex'),
     fileBytes,
     fileSha256: fileHash.digest('hex'),
     chunks,
@@ -89,14 +85,13 @@ export async function packGzipStream(
   };
 }
 
-async function memberFor(chunk: Buffer, digest: string, store: MemberStore): Promise<Buffer> {
-  const stored = await store.get(digest);
-  if (stored) return stored;
-  const member = await gzipAsync(chunk, { level: GZIP_LEVEL });
-  const roundTrip = await gunzipAsync(member);
-  if (createHash('sha256').update(roundTrip).digest('hex') !== digest) {
-    throw new Error('gzip produced a member that does not decompress to its input');
-  }
-  await store.add(digest, member);
-  return member;
+function memberFor(chunk: Buffer, digest: string, store: MemberStore): Promise<Buffer> {
+  return store.obtain(digest, async () => {
+    const member = await gzipAsync(chunk, { level: GZIP_LEVEL });
+    const roundTrip = await gunzipAsync(member);
+    if (createHash('sha256').update(roundTrip).digest('hex') !== digest) {
+      throw new Error('gzip produced a member that does not decompress to its input');
+    }
+    return member;
+  });
 }

@@ -50,7 +50,7 @@ export async function packZstdStream(
       '',
     );
   }
-  return { rawBytes, rawSha256, fileBytes, fileSha256: fileHash.digest('hex'), chunks: 1, newChunks: 1 };
+  return { rawBytes, fileBytes, fileSha256: fileHash.digest('hex'), chunks: 1, newChunks: 1 };
 }
 
 async function digestDecompressed(file: string): Promise<string> {

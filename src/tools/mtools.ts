@@ -45,5 +45,41 @@ export async function writeFatFile(
 }
 
 export async function makeFatDirectory(image: string, target: string): Promise<void> {
-  await runCommand(command('mmd', ['-D', 's', '-i', image, fatPath(target)], { env: MTOOLS_ENV }));
+  await makeFatDirectories(image, [target]);
+}
+
+/** Makes the directories in the order given (parents first); ones that exist already are kept. */
+export async function makeFatDirectories(image: string, targets: readonly string[]): Promise<void> {
+  if (targets.length === 0) return;
+  await runCommand(command('mmd', ['-D', 's', '-i', image, ...targets.map(fatPath)], { env: MTOOLS_ENV }));
+}
+
+/**
+ * Writes local files into one FAT directory with a single mcopy, replacing what is there. Each entry
+ * takes its local file's name and mtime (`-m`): the caller names and dates the files as they must
+ * land. mcopy writes them in the order given, so the same files give the same image.
+ */
+export async function writeFatFilesInto(
+  image: string,
+  localFiles: readonly string[],
+  targetDir: string,
+): Promise<void> {
+  if (localFiles.length === 0) return;
+  await runCommand(
+    command('mcopy', ['-o', '-m', '-i', image, ...localFiles, `${fatPath(targetDir).replace(/\/$/, '')}/`], {
+      env: MTOOLS_ENV,
+    }),
+  );
+}
+
+/** Copies FAT files (whose names differ) into a local directory with a single mcopy. */
+export async function readFatFilesInto(
+  image: string,
+  targets: readonly string[],
+  localDir: string,
+): Promise<void> {
+  if (targets.length === 0) return;
+  await runCommand(
+    command('mcopy', ['-n', '-i', image, ...targets.map(fatPath), `${localDir}/`], { env: MTOOLS_ENV }),
+  );
 }

@@ -21,6 +21,15 @@ export function restoreToFileCommand(fs: string, output: string, log: string): C
 
 /** Clones a filesystem image file to a partclone stream on stdout. */
 export function cloneToStdoutCommand(fs: string, source: string, log: string): Command {
+  return cloneCommand(fs, source, '-', log);
+}
+
+/** Clones a filesystem image file to a partclone stream in a new file (-o refuses an existing one). */
+export function cloneToFileCommand(fs: string, source: string, output: string, log: string): Command {
+  return cloneCommand(fs, source, output, log);
+}
+
+function cloneCommand(fs: string, source: string, output: string, log: string): Command {
   return command(partcloneProgram(fs), [
     ...NO_PROGRESS_WAIT,
     '-z',
@@ -29,7 +38,7 @@ export function cloneToStdoutCommand(fs: string, source: string, log: string): C
     '-s',
     source,
     '-o',
-    '-',
+    output,
     '-L',
     log,
   ]);
@@ -37,9 +46,12 @@ export function cloneToStdoutCommand(fs: string, source: string, log: string): C
 
 export const CHKIMG_SUCCESS = /Checked successfully/;
 
-/** Verifies a partclone stream read from stdin; success is exit 0 and CHKIMG_SUCCESS in its output. */
-export function checkImageCommand(log: string): Command {
-  return command('partclone.chkimg', [...NO_PROGRESS_WAIT, '-s', '-', '-L', log]);
+/**
+ * Verifies a partclone stream read from `source` (`-`: stdin); success is exit 0 and CHKIMG_SUCCESS
+ * in its output.
+ */
+export function checkImageCommand(log: string, source = '-'): Command {
+  return command('partclone.chkimg', [...NO_PROGRESS_WAIT, '-s', source, '-L', log]);
 }
 
 export const PARTCLONE_MAGIC = 'partclone-image';
