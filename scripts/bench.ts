@@ -2,12 +2,13 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { renderDeployReport, runDeployBench } from '../bench/deploy-bench.ts';
 import { renderPublishReport, runPublishBench } from '../bench/publish-bench.ts';
 import { renderReport, writeReport } from '../bench/report.ts';
 import { runBench } from '../bench/run-bench.ts';
 import { projectRoot } from '../src/cli/project-root.ts';
 
-const SUITES = ['bake', 'publish'] as const;
+const SUITES = ['bake', 'publish', 'deploy'] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `Usage: npm run bench -- [--suite ${SUITES.join('|')}|all] [--runs N] [--subset-nodes K]
@@ -17,6 +18,9 @@ bake:    times the bake of the bench lab (router pi0 + nodes pi1..pi10) from the
          whole-image-per-host baseline, with peak memory. Writes .bench/results.json.
 publish: publishes the baked bench lab over SFTP to an sshd in a network namespace (root), against
          scp -r and rsync in the same run, counting bytes on the wire. Writes .bench/publish-results.json.
+deploy:  deploys a baked bench node to fake Pis (namespaces, sshd, loop-device disks, real ocs-sr;
+         root), its restore step against a bare ocs-sr restoredisk, and three nodes at once against
+         one. Writes .bench/deploy-results.json.
 Every figure is the median of N runs (default 3).
 Exit status: 0 every target met, 1 a target missed, 2 the bench itself failed.`;
 
@@ -72,6 +76,15 @@ try {
       await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
       process.stdout.write(
         `${renderPublishReport(report)}\n\nresults: ${path.relative(process.cwd(), resultsFile)}\n\n`,
+      );
+      pass &&= report.targets.every((target) => target.pass);
+    }
+    if (args.suites.includes('deploy')) {
+      const report = await runDeployBench({ projectDir, runs: args.runs, log });
+      const resultsFile = path.join(projectDir, '.bench', 'deploy-results.json');
+      await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
+      process.stdout.write(
+        `${renderDeployReport(report)}\n\nresults: ${path.relative(process.cwd(), resultsFile)}\n\n`,
       );
       pass &&= report.targets.every((target) => target.pass);
     }
