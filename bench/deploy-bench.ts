@@ -3,6 +3,8 @@ import { mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ocsRestoreArgs } from '../src/deploy/remote-commands.ts';
+import { command } from '../src/exec/command.ts';
+import { runCommand } from '../src/exec/run-command.ts';
 import { type DeployLab, type PublishedShare, startDeployLab } from '../test/helpers/deploy-lab.ts';
 import { attachLoop } from '../test/helpers/loop-device.ts';
 import { median } from './report.ts';
@@ -126,7 +128,8 @@ async function bareOcsRestore(share: PublishedShare, host: string, work: string)
   const stopSync = disk.startBackgroundSync();
   try {
     const started = performance.now();
-    await run('ocs-sr', ocsRestoreArgs(share.shareDir, host, disk.name), { maxBuffer: 1 << 28 });
+    // stdin closed: ocs-sr asks for Enter when something fails, and must fail instead of waiting.
+    await runCommand(command('ocs-sr', ocsRestoreArgs(share.shareDir, host, disk.name)));
     return (performance.now() - started) / 1000;
   } finally {
     await stopSync();
