@@ -11,7 +11,6 @@ import {
   type PartitionRecord,
   renderManifest,
 } from './manifest.ts';
-import { prof } from './prof-tmp.ts';
 import { linkOrCopy, stagingDirectory, swapIntoPlace } from './output-directory.ts';
 
 export interface HostPartitions {
@@ -31,7 +30,6 @@ export async function assembleHostImage(
   facts: CleanImageFacts,
   partitions: HostPartitions,
 ): Promise<Manifest> {
-  let t = prof(`${plan.host} assemble start`);
   const staging = stagingDirectory(outDir, plan.host);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
@@ -74,10 +72,8 @@ export async function assembleHostImage(
       written: writtenFiles(plan, facts),
       files,
     };
-    t = prof(`${plan.host} links`, t);
     await writeFile(path.join(staging, MANIFEST_FILE), renderManifest(manifest));
     await swapIntoPlace(outDir, plan.host, staging);
-    prof(`${plan.host} manifest+swap`, t);
     return manifest;
   } catch (error) {
     await rm(staging, { recursive: true, force: true });

@@ -10,7 +10,6 @@ import { applyBootEdits } from './apply-boot-edits.ts';
 import { applyRootEdits } from './apply-root-edits.ts';
 import type { CleanImageFacts, FileEdit, RootVariant } from './bake-types.ts';
 import type { Workspace } from './workspace.ts';
-import { prof } from './prof-tmp.ts';
 
 export interface BuiltPartition {
   readonly file: string;
@@ -40,17 +39,11 @@ export async function buildBootPartition(
 ): Promise<BuiltPartition> {
   const { facts, workspace } = context;
   const partition = facts.boot;
-  let t = prof(`${host} boot start`);
   const clean = await workspace.restoredPartition(facts.image.dir, partition);
-  t = prof(`${host} restored clean`, t);
   const edited = workspace.path(`${host}-boot.img`);
   await copySparse(clean, edited);
-  t = prof(`${host} copySparse`, t);
   await applyBootEdits(edited, edits, workspace.path(`${host}-boot-files`), context.pinnedTime);
-  t = prof(`${host} applyBootEdits`, t);
-  const r = await clonePartition(context, edited, path.join(workspace.dir, `${host}-out`), partition);
-  prof(`${host} clonePartition`, t);
-  return r;
+  return clonePartition(context, edited, path.join(workspace.dir, `${host}-out`), partition);
 }
 
 export async function buildRootVariant(context: BuildContext, variant: RootVariant): Promise<BuiltPartition> {

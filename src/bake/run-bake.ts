@@ -27,7 +27,6 @@ import { prepareHostInputs } from './prepare-host-inputs.ts';
 import { readCleanFacts } from './read-clean-facts.ts';
 import { Workspace } from './workspace.ts';
 import { mapBounded } from './run-bounded.ts';
-import { prof } from './prof-tmp.ts';
 
 /** Two hosts at a time keep both cores busy: one host's partclone, checker and packer overlap poorly. */
 const HOSTS_IN_PARALLEL = 2;
@@ -51,7 +50,6 @@ export interface BakeResult {
 
 /** Checks everything that can be checked, plans every host, then bakes those whose inputs changed. */
 export async function runBake(options: BakeOptions): Promise<BakeResult> {
-  prof('runBake start');
   await verifyHostTools(BAKE_TOOLS);
   const hosts = selectRecipeHosts(options.lab, options.hosts, 'bake');
   const tools = await readToolVersions();
@@ -76,9 +74,7 @@ export async function runBake(options: BakeOptions): Promise<BakeResult> {
       releaseLock = await acquireOutputLock(options.outDir);
       await recoverInterruptedBakes(options.outDir);
     }
-    prof('before facts');
     const facts = await readCleanFacts(image, cache, openWorkspace);
-    prof('facts');
     const plans = hostInputs.map((inputs) => planHost(facts, inputs, tools));
     if (!options.dryRun) await saveBakeCache(options.outDir, cache);
     const outcomes: HostOutcome[] = [];
@@ -115,9 +111,7 @@ export async function runBake(options: BakeOptions): Promise<BakeResult> {
       outcomes.push(...(await bakeHosts(pending, facts, await openWorkspace(), options)));
     return { outcomes: sortLike(plans, outcomes), ok: outcomes.every((o) => o.status !== 'failed') };
   } finally {
-    prof('bake done');
     await workspace?.dispose();
-    prof('disposed');
     await releaseLock?.();
     // A bake that fails before any host is baked leaves no new --out directory behind.
     if (createsOutDir && (await holdsOnlyBakeState(options.outDir)))

@@ -16,7 +16,6 @@ import type { MemberStore } from './member-store.ts';
 import { type PackResult, packGzipStream } from './pack-stream.ts';
 import { packZstdStream } from './pack-zstd-stream.ts';
 import { teeStream } from './tee-stream.ts';
-import { prof } from '../bake/prof-tmp.ts';
 
 export interface CloneRequest {
   readonly fs: string;
@@ -53,9 +52,7 @@ async function cloneThroughFile(request: CloneRequest): Promise<PackResult> {
   const stream = path.join(request.workDir, `${label}.partclone`);
   await rm(stream, { force: true });
   try {
-    await runCommand(
-      cloneToFileCommand(request.fs, request.sourceFile, stream, logFile(request, 'clone')),
-    );
+    await runCommand(cloneToFileCommand(request.fs, request.sourceFile, stream, logFile(request, 'clone')));
     const source = createReadStream(stream, { highWaterMark: 1 << 20 });
     const packing = pack(source, request);
     const checkCommand = checkImageCommand(logFile(request, 'chkimg'), stream);
@@ -78,7 +75,6 @@ async function cloneThroughFile(request: CloneRequest): Promise<PackResult> {
  * compressor, so the image is verified by the real checker without being decompressed again.
  */
 async function cloneThroughTee(request: CloneRequest): Promise<PackResult> {
-  const label = path.basename(request.output);
   const clone = spawnStreaming(
     cloneToStdoutCommand(request.fs, request.sourceFile, logFile(request, 'clone')),
     {

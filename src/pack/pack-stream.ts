@@ -69,9 +69,7 @@ export async function packGzipStream(
       if (queue.length >= IN_FLIGHT) await writeOldest();
     }
     while (queue.length > 0) await writeOldest();
-    const ts = performance.now();
     await file.sync();
-    if (process.env.PROF) process.stderr.write(`[prof] fsync ${((performance.now() - ts) / 1000).toFixed(3)} s chunks ${chunks} new ${newChunks}\n`);
   } finally {
     await Promise.allSettled(queue.map((pending) => pending.member));
     await file.close();
