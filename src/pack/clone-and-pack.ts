@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import type { Codec } from '../clonezilla/partition-image-name.ts';
 import { formatCommand } from '../exec/command.ts';
 import { runCommand, spawnStreaming } from '../exec/run-command.ts';
@@ -53,14 +53,21 @@ async function cloneThroughFile(request: CloneRequest): Promise<PackResult> {
   await rm(stream, { force: true });
   try {
     await runCommand(cloneToFileCommand(request.fs, request.sourceFile, stream, logFile(request, 'clone')));
-    const source = createReadStream(stream, { highWaterMark: 1 << 20 });
-    const packing = pack(source, request);
+    const stop = new AbortController();
+    const packing =
+      request.codec === 'gz'
+        ? packGzipStream(readPieces(stream, stop.signal), request.output, request.store, request.onBytes)
+        : packZstdStream(
+            createReadStream(stream, { highWaterMark: 1 << 20, signal: stop.signal }),
+            request.output,
+            request.onBytes,
+          );
     const checkCommand = checkImageCommand(logFile(request, 'chkimg'), stream);
     const checking = runCommand(checkCommand).then((result) =>
       assertChecked(result.stdout, result.stderr, formatCommand(checkCommand)),
     );
     // A failed check stops the packer; the check's error is the one worth reporting.
-    void checking.catch(() => source.destroy());
+    void checking.catch(() => stop.abort());
     const [packed, checked] = await Promise.allSettled([packing, checking]);
     if (checked.status === 'rejected') throw checked.reason;
     if (packed.status === 'rejected') throw packed.reason;
@@ -94,7 +101,10 @@ async function cloneThroughTee(request: CloneRequest): Promise<PackResult> {
     { name: 'partclone.chkimg', stream: checkInput, finishedEarly: () => check.done.then(() => undefined) },
     { name: 'the compressor', stream: packInput },
   ]);
-  const packing = pack(packInput, request);
+  const packing =
+    request.codec === 'gz'
+      ? packGzipStream(packInput, request.output, request.store, request.onBytes)
+      : packZstdStream(packInput, request.output, request.onBytes);
   const checked = check.done.then((stderr) => assertChecked(checkReport, stderr, 'partclone.chkimg -s -'));
   const steps = [packing, clone.done, checked, copy] as const;
   try {
@@ -109,10 +119,20 @@ async function cloneThroughTee(request: CloneRequest): Promise<PackResult> {
   }
 }
 
-function pack(source: Readable, request: CloneRequest): Promise<PackResult> {
-  return request.codec === 'gz'
-    ? packGzipStream(source, request.output, request.store, request.onBytes)
-    : packZstdStream(source, request.output, request.onBytes);
+/** A file's bytes as views of one reused 1 MiB buffer, each valid until the next is asked for. */
+async function* readPieces(file: string, signal: AbortSignal): AsyncGenerator<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      signal.throwIfAborted();
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 function logFile(request: CloneRequest, step: 'clone' | 'chkimg'): string {

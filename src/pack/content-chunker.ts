@@ -1,5 +1,3 @@
-import { Transform, type TransformCallback } from 'node:stream';
-
 /**
  * Splits a byte stream at content-defined boundaries, so an insertion or a changed block upsets
  * only the chunks around it and every other chunk keeps its exact bytes.
@@ -24,7 +22,13 @@ export const DEFAULT_CHUNK_LIMITS: ChunkerLimits = {
 
 const WORD = 4;
 
-export class ContentChunker extends Transform {
+/**
+ * Chunks are handed to a callback as views of the chunker's own buffer, valid only during the call:
+ * a caller that keeps one copies it, and most callers only hash it.
+ */
+export type ChunkHandler = (chunk: Buffer) => void;
+
+export class ContentChunker {
   private readonly mask: number;
   private readonly buffer: Buffer;
   private readonly words: Uint32Array;
@@ -33,36 +37,36 @@ export class ContentChunker extends Transform {
   private hash = 0;
 
   constructor(private readonly limits: ChunkerLimits = DEFAULT_CHUNK_LIMITS) {
-    super({ readableObjectMode: true });
     this.mask = (1 << limits.averageWordBits) - 1;
     const storage = new ArrayBuffer(limits.maxSize * 2);
     this.buffer = Buffer.from(storage);
     this.words = new Uint32Array(storage);
   }
 
-  override _transform(data: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+  /** Takes `data` (copied: the caller may reuse it at once) and hands on every chunk it completes. */
+  write(data: Buffer, onChunk: ChunkHandler): void {
     let offset = 0;
     while (offset < data.length) {
       const take = Math.min(data.length - offset, this.buffer.length - this.filled);
       data.copy(this.buffer, this.filled, offset, offset + take);
       this.filled += take;
       offset += take;
-      this.emitCompleteChunks();
+      this.emitCompleteChunks(onChunk);
     }
-    done();
   }
 
-  override _flush(done: TransformCallback): void {
-    this.emitCompleteChunks();
-    if (this.filled > 0) this.push(Buffer.from(this.buffer.subarray(0, this.filled)));
-    done();
+  /** Hands on what is left as the last chunk. */
+  end(onChunk: ChunkHandler): void {
+    this.emitCompleteChunks(onChunk);
+    if (this.filled > 0) onChunk(this.buffer.subarray(0, this.filled));
+    this.filled = 0;
   }
 
-  private emitCompleteChunks(): void {
+  private emitCompleteChunks(onChunk: ChunkHandler): void {
     for (;;) {
       const cut = this.findCut();
       if (cut === undefined) return;
-      this.push(Buffer.from(this.buffer.subarray(0, cut)));
+      onChunk(this.buffer.subarray(0, cut));
       this.buffer.copyWithin(0, cut, this.filled);
       this.filled -= cut;
       this.scanned = 0;

@@ -45,11 +45,24 @@ export class MemberStore {
     this.index.set(chunkDigest, { offset, length: member.length });
   }
 
-  async get(chunkDigest: string): Promise<Buffer | undefined> {
+  /** The stored member; read into `into` (the view returned) when it fits there, else a new buffer. */
+  async get(chunkDigest: string, into?: Buffer): Promise<Buffer | undefined> {
     const location = this.index.get(chunkDigest);
     if (!location) return undefined;
-    const member = Buffer.allocUnsafe(location.length);
-    await this.file.read(member, 0, location.length, location.offset);
+    const member =
+      into && into.length >= location.length
+        ? into.subarray(0, location.length)
+        : Buffer.allocUnsafe(location.length);
+    for (let done = 0; done < location.length;) {
+      const { bytesRead } = await this.file.read(
+        member,
+        done,
+        location.length - done,
+        location.offset + done,
+      );
+      if (bytesRead === 0) throw new Error(`member store: ${chunkDigest} ends early`);
+      done += bytesRead;
+    }
     return member;
   }
 

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { pipeline, type Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { ContentChunker } from './content-chunker.ts';
@@ -22,34 +21,53 @@ export interface PackResult {
   readonly newChunks: number;
 }
 
-interface PendingMember {
-  readonly member: Promise<Buffer>;
-}
+/** A chunk on its way to the file: a member already stored (read when its turn comes) or one being made. */
+type PendingMember = { readonly stored: string } | { readonly made: Promise<Buffer> };
+
+/** Big enough for any member of a chunk of at most 2 MiB (gzip adds a few bytes per 16 KiB stored block). */
+const MEMBER_BUFFER_BYTES = 2 * 1024 * 1024 + 64 * 1024;
 
 /**
  * Writes `source` as a multi-member gzip file: the stream is cut into content-defined chunks,
  * each compressed on its own, so a chunk already in the store is copied instead of compressed.
  * `gzip -d` (and so Clonezilla) reads the concatenated members as one stream.
  * Every new member is decompressed again and compared before it is used.
+ *
+ * Each piece of `source` is used up before the next is asked for: a source may hand out views of
+ * one buffer it reuses.
  */
 export async function packGzipStream(
-  source: Readable,
+  source: AsyncIterable<Buffer>,
   output: string,
   store: MemberStore,
   onBytes?: (raw: number) => void,
 ): Promise<PackResult> {
   const file = await open(output, 'wx', 0o600);
   const fileHash = createHash('sha256');
+  const memberBuffer = Buffer.allocUnsafe(MEMBER_BUFFER_BYTES);
   let rawBytes = 0;
   let fileBytes = 0;
   let chunks = 0;
   let newChunks = 0;
   const queue: PendingMember[] = [];
 
+  const onChunk = (chunk: Buffer): void => {
+    rawBytes += chunk.length;
+    chunks++;
+    const digest = createHash('sha256').update(chunk).digest('hex');
+    if (store.has(digest)) {
+      queue.push({ stored: digest });
+    } else {
+      newChunks++;
+      // The chunk is a view of the chunker's buffer: compression needs its own copy.
+      queue.push({ made: memberFor(Buffer.from(chunk), digest, store) });
+    }
+  };
+
   const writeOldest = async (): Promise<void> => {
     const next = queue.shift();
     if (!next) return;
-    const member = await next.member;
+    const member = 'made' in next ? await next.made : await storedMember(store, next.stored, memberBuffer);
     fileHash.update(member);
     await file.write(member, 0, member.length, fileBytes);
     fileBytes += member.length;
@@ -57,30 +75,26 @@ export async function packGzipStream(
 
   try {
     const chunker = new ContentChunker();
-    // Unlike pipe(), pipeline() fails the chunker when the source is destroyed before its end.
-    pipeline(source, chunker, () => undefined);
-    for await (const chunk of chunker as AsyncIterable<Buffer>) {
-      rawBytes += chunk.length;
-      chunks++;
+    for await (const data of source) {
+      chunker.write(data, onChunk);
       onBytes?.(rawBytes);
-      const digest = createHash('sha256').update(chunk).digest('hex');
-      if (!store.has(digest)) newChunks++;
-      queue.push({ member: memberFor(chunk, digest, store) });
-      if (queue.length >= IN_FLIGHT) await writeOldest();
+      while (queue.length >= IN_FLIGHT) await writeOldest();
     }
+    chunker.end(onChunk);
+    onBytes?.(rawBytes);
     while (queue.length > 0) await writeOldest();
     await file.sync();
   } finally {
-    await Promise.allSettled(queue.map((pending) => pending.member));
+    await Promise.allSettled(queue.flatMap((pending) => ('made' in pending ? [pending.made] : [])));
     await file.close();
   }
-  return {
-    rawBytes,
-    fileBytes,
-    fileSha256: fileHash.digest('hex'),
-    chunks,
-    newChunks,
-  };
+  return { rawBytes, fileBytes, fileSha256: fileHash.digest('hex'), chunks, newChunks };
+}
+
+async function storedMember(store: MemberStore, digest: string, into: Buffer): Promise<Buffer> {
+  const member = await store.get(digest, into);
+  if (!member) throw new Error(`member ${digest} is missing from the store`);
+  return member;
 }
 
 function memberFor(chunk: Buffer, digest: string, store: MemberStore): Promise<Buffer> {
