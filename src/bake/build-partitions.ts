@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PartitionImage } from '../clonezilla/read-image.ts';
 import { partitionImageBaseName } from '../clonezilla/partition-image-name.ts';
@@ -41,9 +41,14 @@ export async function buildBootPartition(
   const partition = facts.boot;
   const clean = await workspace.restoredPartition(facts.image.dir, partition);
   const edited = workspace.path(`${host}-boot.img`);
-  await copySparse(clean, edited);
-  await applyBootEdits(edited, edits, workspace.path(`${host}-boot-files`), context.pinnedTime);
-  return clonePartition(context, edited, path.join(workspace.dir, `${host}-out`), partition);
+  const files = workspace.path(`${host}-boot-files`);
+  try {
+    await copySparse(clean, edited);
+    await applyBootEdits(edited, edits, files, context.pinnedTime);
+    return await clonePartition(context, edited, path.join(workspace.dir, `${host}-out`), partition);
+  } finally {
+    await removeScratch(edited, files);
+  }
 }
 
 export async function buildRootVariant(context: BuildContext, variant: RootVariant): Promise<BuiltPartition> {
@@ -52,10 +57,28 @@ export async function buildRootVariant(context: BuildContext, variant: RootVaria
   const clean = await workspace.restoredPartition(facts.image.dir, partition);
   const id = variant.key.slice(0, 16);
   const edited = workspace.path(`root-${id}.img`);
-  await copySparse(clean, edited);
-  await applyRootEdits(edited, variant, workspace.path(`root-${id}-files`), context.pinnedTime);
-  const built = await clonePartition(context, edited, path.join(workspace.dir, `root-${id}-out`), partition);
-  return { ...built, variant: variant.key };
+  const files = workspace.path(`root-${id}-files`);
+  try {
+    await copySparse(clean, edited);
+    await applyRootEdits(edited, variant, files, context.pinnedTime);
+    const built = await clonePartition(
+      context,
+      edited,
+      path.join(workspace.dir, `root-${id}-out`),
+      partition,
+    );
+    return { ...built, variant: variant.key };
+  } finally {
+    await removeScratch(edited, files);
+  }
+}
+
+/**
+ * An edited copy is done with once cloned: removed at once, its blocks are freed and, when that is
+ * soon enough, never written back to disk (the other hosts' bakes are spared that I/O).
+ */
+async function removeScratch(...paths: string[]): Promise<void> {
+  for (const scratch of paths) await rm(scratch, { recursive: true, force: true });
 }
 
 async function clonePartition(
