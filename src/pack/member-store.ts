@@ -1,11 +1,18 @@
+import { createHash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
+import { writeAll } from './write-all.ts';
 
 /**
  * Compressed members kept in one scratch file, addressed by the sha256 of the bytes they
  * decompress to. Lives for one bake: every host's image reuses what an earlier one compressed.
+ * A member read back is checked against the sha256 it was stored with: a wrong byte in the store
+ * would otherwise be copied into every image that reuses it, past every later check.
  */
 export class MemberStore {
-  private readonly index = new Map<string, { readonly offset: number; readonly length: number }>();
+  private readonly index = new Map<
+    string,
+    { readonly offset: number; readonly length: number; readonly sha256: string }
+  >();
   /** Members being made right now: a second stream that meets the same chunk waits instead of compressing it again. */
   private readonly making = new Map<string, Promise<Buffer>>();
   private size = 0;
@@ -41,8 +48,9 @@ export class MemberStore {
     if (this.index.has(chunkDigest)) return;
     const offset = this.size;
     this.size += member.length;
-    await this.file.write(member, 0, member.length, offset);
-    this.index.set(chunkDigest, { offset, length: member.length });
+    await writeAll(this.file, member, offset);
+    const sha256 = createHash('sha256').update(member).digest('hex');
+    this.index.set(chunkDigest, { offset, length: member.length, sha256 });
   }
 
   /** The stored member; read into `into` (the view returned) when it fits there, else a new buffer. */
@@ -63,6 +71,8 @@ export class MemberStore {
       if (bytesRead === 0) throw new Error(`member store: ${chunkDigest} ends early`);
       done += bytesRead;
     }
+    if (createHash('sha256').update(member).digest('hex') !== location.sha256)
+      throw new Error(`member store: ${chunkDigest} reads back other bytes than were stored`);
     return member;
   }
 

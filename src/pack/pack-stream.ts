@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { ContentChunker } from './content-chunker.ts';
 import type { MemberStore } from './member-store.ts';
+import { writeAll } from './write-all.ts';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -69,7 +70,7 @@ export async function packGzipStream(
     if (!next) return;
     const member = 'made' in next ? await next.made : await storedMember(store, next.stored, memberBuffer);
     fileHash.update(member);
-    await file.write(member, 0, member.length, fileBytes);
+    await writeAll(file, member, fileBytes);
     fileBytes += member.length;
   };
 

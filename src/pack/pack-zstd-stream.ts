@@ -6,6 +6,7 @@ import { ToolError } from '../errors.ts';
 import { spawnStreaming } from '../exec/run-command.ts';
 import { decompressCommand, zstdCompressCommand } from '../tools/compression.ts';
 import type { PackResult } from './pack-stream.ts';
+import { writeAll } from './write-all.ts';
 
 /** zstd images are recompressed whole, then decompressed once more and compared before use. */
 export async function packZstdStream(
@@ -32,7 +33,7 @@ export async function packZstdStream(
   try {
     for await (const data of zstd.stdout as AsyncIterable<Buffer>) {
       fileHash.update(data);
-      await file.write(data, 0, data.length, fileBytes);
+      await writeAll(file, data, fileBytes);
       fileBytes += data.length;
     }
     await zstd.done;
