@@ -55,7 +55,16 @@ export interface RestoredDisk {
   cleanup(): Promise<void>;
 }
 
-const RESTORED = /Partclone successfully restored the image/g;
+/**
+ * Counted for our device only: ocs-sr's image-check summary prints a file that every ocs-sr on the
+ * machine shares, so a concurrent run's lines can show up in this one's output.
+ */
+function restoredTo(device: string): RegExp {
+  return new RegExp(
+    String.raw`Partclone successfully restored the image \(-\) to the device \(${device}p\d+\)`,
+    'g',
+  );
+}
 
 /**
  * Restores a Clonezilla image with the real `ocs-sr restoredisk` onto a loop device backed by
@@ -105,7 +114,7 @@ export async function restoreImageToDisk(request: RestoreRequest): Promise<Resto
       await loop.detach();
     }
     const partitions = (await readFile(path.join(sourceDir, 'parts'), 'utf8')).trim().split(/\s+/).length;
-    const restored = log.match(RESTORED)?.length ?? 0;
+    const restored = log.match(restoredTo(loop.device))?.length ?? 0;
     if (restored !== partitions) {
       throw new Error(`ocs-sr restored ${restored} of ${partitions} partitions (full log: ${logFile})`);
     }
