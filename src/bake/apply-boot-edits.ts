@@ -19,7 +19,7 @@ export async function applyBootEdits(
   const directories = [...new Set(edits.flatMap((edit) => parentDirectories(edit.path)))].sort(
     (a, b) => a.length - b.length,
   );
-  await makeFatDirectories(image, directories);
+  await makeFatDirectories(image, directories, pinnedTime);
   const writes = splitRuns(edits, (edit, run) =>
     run.every(
       (other) =>

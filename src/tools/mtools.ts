@@ -1,4 +1,3 @@
-import { utimes } from 'node:fs/promises';
 import { command } from '../exec/command.ts';
 import { runCommand, runCommandForBytes } from '../exec/run-command.ts';
 
@@ -29,29 +28,21 @@ export async function listFatDirectory(image: string, dir = '/'): Promise<string
 }
 
 /**
- * Writes a local file into the FAT image, replacing what is there. The FAT entry takes the local
- * file's mtime (`-m`), so the caller's pinned time makes the result reproducible.
+ * Makes the directories in the order given (parents first); ones that exist already are kept. A new
+ * entry takes `pinnedTime` (mtools reads SOURCE_DATE_EPOCH instead of the clock), so that the same
+ * edits give the same image.
  */
-export async function writeFatFile(
+export async function makeFatDirectories(
   image: string,
-  localFile: string,
-  target: string,
+  targets: readonly string[],
   pinnedTime: number,
 ): Promise<void> {
-  await utimes(localFile, pinnedTime, pinnedTime);
-  await runCommand(
-    command('mcopy', ['-o', '-m', '-i', image, localFile, fatPath(target)], { env: MTOOLS_ENV }),
-  );
-}
-
-export async function makeFatDirectory(image: string, target: string): Promise<void> {
-  await makeFatDirectories(image, [target]);
-}
-
-/** Makes the directories in the order given (parents first); ones that exist already are kept. */
-export async function makeFatDirectories(image: string, targets: readonly string[]): Promise<void> {
   if (targets.length === 0) return;
-  await runCommand(command('mmd', ['-D', 's', '-i', image, ...targets.map(fatPath)], { env: MTOOLS_ENV }));
+  await runCommand(
+    command('mmd', ['-D', 's', '-i', image, ...targets.map(fatPath)], {
+      env: { ...MTOOLS_ENV, SOURCE_DATE_EPOCH: String(Math.floor(pinnedTime)) },
+    }),
+  );
 }
 
 /**
