@@ -25,7 +25,11 @@ export interface CloneRequest {
   readonly store: MemberStore;
   readonly workDir: string;
   readonly onBytes?: (raw: number) => void;
+  /** How the stream reaches the checker and the packer; by default chosen by the filesystem's size. */
+  readonly route?: CloneRoute;
 }
+
+export type CloneRoute = 'scratch-file' | 'tee';
 
 /**
  * Streams of filesystems holding at most this much data go through a scratch file (see
@@ -36,9 +40,14 @@ const SCRATCH_STREAM_BYTES = 256 * 1024 * 1024;
 
 /** partclone clones the edited filesystem, partclone.chkimg verifies the stream, the packer compresses it. */
 export async function cloneAndPack(request: CloneRequest): Promise<PackResult> {
+  const route = request.route ?? (await routeFor(request.sourceFile));
+  return route === 'scratch-file' ? cloneThroughFile(request) : cloneThroughTee(request);
+}
+
+async function routeFor(sourceFile: string): Promise<CloneRoute> {
   // A sparse copy of a filesystem allocates about the blocks partclone copies.
-  const { blocks } = await stat(request.sourceFile);
-  return blocks * 512 <= SCRATCH_STREAM_BYTES ? cloneThroughFile(request) : cloneThroughTee(request);
+  const { blocks } = await stat(sourceFile);
+  return blocks * 512 <= SCRATCH_STREAM_BYTES ? 'scratch-file' : 'tee';
 }
 
 /**
