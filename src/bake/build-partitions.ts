@@ -9,6 +9,7 @@ import type { MemberStore } from '../pack/member-store.ts';
 import { applyBootEdits } from './apply-boot-edits.ts';
 import { applyRootEdits } from './apply-root-edits.ts';
 import type { CleanImageFacts, FileEdit, RootVariant } from './bake-types.ts';
+import type { Limiter } from './run-bounded.ts';
 import type { Workspace } from './workspace.ts';
 
 export interface BuiltPartition {
@@ -24,6 +25,8 @@ export interface BuildContext {
   readonly workspace: Workspace;
   readonly store: MemberStore;
   readonly pinnedTime: number;
+  /** Runs a partclone clone, checker and packer when one of the bake's clone slots is free. */
+  readonly inCloneSlot: Limiter;
   readonly onBytes?: (raw: number) => void;
 }
 
@@ -61,11 +64,15 @@ export async function buildRootVariant(context: BuildContext, variant: RootVaria
   try {
     await copySparse(clean, edited);
     await applyRootEdits(edited, variant, files, context.pinnedTime);
+    // A root filesystem is the long pole of a bake: its clone goes ahead of waiting boot partitions.
     const built = await clonePartition(
       context,
       edited,
       path.join(workspace.dir, `root-${id}-out`),
       partition,
+      {
+        ahead: true,
+      },
     );
     return { ...built, variant: variant.key };
   } finally {
@@ -86,17 +93,22 @@ async function clonePartition(
   source: string,
   outDir: string,
   partition: PartitionImage,
+  slot: { readonly ahead?: boolean } = {},
 ): Promise<BuiltPartition> {
   await mkdir(outDir, { recursive: true });
   const file = path.join(outDir, partitionImageBaseName(partition.device, partition.fs, partition.codec));
-  const packed = await cloneAndPack({
-    fs: partition.fs,
-    sourceFile: source,
-    output: file,
-    codec: partition.codec,
-    store: context.store,
-    workDir: outDir,
-    onBytes: context.onBytes,
-  });
+  const packed = await context.inCloneSlot(
+    () =>
+      cloneAndPack({
+        fs: partition.fs,
+        sourceFile: source,
+        output: file,
+        codec: partition.codec,
+        store: context.store,
+        workDir: outDir,
+        onBytes: context.onBytes,
+      }),
+    slot,
+  );
   return { file, sha256: packed.fileSha256, size: packed.fileBytes };
 }

@@ -26,10 +26,15 @@ import { planHost } from './plan-host.ts';
 import { prepareHostInputs } from './prepare-host-inputs.ts';
 import { readCleanFacts } from './read-clean-facts.ts';
 import { Workspace } from './workspace.ts';
-import { mapBounded } from './run-bounded.ts';
+import { createLimiter, mapBounded } from './run-bounded.ts';
 
-/** Two hosts at a time keep both cores busy: one host's partclone, checker and packer overlap poorly. */
-const HOSTS_IN_PARALLEL = 2;
+/**
+ * Two clones at a time keep both cores busy (one clone's partclone, checker and packer overlap
+ * poorly) and bound the memory: each holds partclone's 10 MiB buffers and the packer's.
+ */
+const CLONES_IN_PARALLEL = 2;
+/** Boot partitions in the making at once: a third copies and edits while two clone. */
+const BOOTS_IN_PARALLEL = 3;
 
 export interface BakeOptions {
   readonly lab: Lab;
@@ -137,7 +142,11 @@ function sortLike(plans: readonly HostPlan[], outcomes: readonly HostOutcome[]):
   return [...outcomes].sort((a, b) => (order.get(a.host) ?? 0) - (order.get(b.host) ?? 0));
 }
 
-/** Nodes sharing root edits share one re-cloned root image; every host gets its own boot image. */
+/**
+ * Nodes sharing root edits share one re-cloned root image; every host gets its own boot image.
+ * Every root variant starts at once, and while the clean root filesystem is restored for them (a
+ * long step that leaves a core mostly idle), the hosts' boot partitions are built.
+ */
 async function bakeHosts(
   plans: readonly HostPlan[],
   facts: CleanImageFacts,
@@ -145,33 +154,43 @@ async function bakeHosts(
   options: BakeOptions,
 ): Promise<HostOutcome[]> {
   const store = await MemberStore.create(workspace.path('members.bin'));
-  const rootVariants = new Map<string, Promise<BuiltPartition>>();
+  const inCloneSlot = createLimiter(CLONES_IN_PARALLEL);
+  const inBootSlot = createLimiter(BOOTS_IN_PARALLEL);
   const context = (host: string): BuildContext => ({
     facts,
     workspace,
     store,
     pinnedTime: options.pinnedTime,
+    inCloneSlot,
     onBytes: (raw) => options.reporter.bytes(host, raw),
   });
+  const rootVariants = new Map<string, Promise<BuiltPartition>>();
+  for (const plan of plans) {
+    const variant = plan.rootVariant;
+    if (!variant || rootVariants.has(variant.key)) continue;
+    const built = findBuiltVariant(options.outDir, facts.root.device, variant.key, workspace.dir).then(
+      (found) => found ?? buildRootVariant(context(plan.host), variant),
+    );
+    // Every host of the variant awaits it and reports its failure; this only keeps a failure that
+    // no host waits for (they all failed before) from being an unhandled rejection.
+    built.catch(() => undefined);
+    rootVariants.set(variant.key, built);
+  }
   try {
-    return await mapBounded(plans, HOSTS_IN_PARALLEL, async (plan): Promise<HostOutcome> => {
+    // Every host starts at once: the boot and clone slots bound the work, and a host that waits
+    // for its root variant holds neither.
+    return await mapBounded(plans, plans.length, async (plan): Promise<HostOutcome> => {
       const started = performance.now();
       try {
+        const boot = await inBootSlot(() => {
+          options.reporter.stage(plan.host, 'boot partition');
+          return buildBootPartition(context(plan.host), plan.host, plan.bootEdits);
+        });
         let root: BuiltPartition | undefined;
         if (plan.rootVariant) {
-          const variant = plan.rootVariant;
           options.reporter.stage(plan.host, 'root filesystem');
-          let built = rootVariants.get(variant.key);
-          if (!built) {
-            built = findBuiltVariant(options.outDir, facts.root.device, variant.key, workspace.dir).then(
-              (found) => found ?? buildRootVariant(context(plan.host), variant),
-            );
-            rootVariants.set(variant.key, built);
-          }
-          root = await built;
+          root = await rootVariants.get(plan.rootVariant.key);
         }
-        options.reporter.stage(plan.host, 'boot partition');
-        const boot = await buildBootPartition(context(plan.host), plan.host, plan.bootEdits);
         options.reporter.stage(plan.host, 'writing image');
         const manifest = await assembleHostImage(options.outDir, plan, facts, { boot, root });
         const outcome: HostOutcome = {
@@ -198,6 +217,8 @@ async function bakeHosts(
       }
     });
   } finally {
+    // Nothing may still write into the scratch space when it is removed.
+    await Promise.allSettled(rootVariants.values());
     await store.close();
   }
 }

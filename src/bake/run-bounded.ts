@@ -29,3 +29,25 @@ export async function mapBounded<T, R>(
   if (failure) throw failure.error;
   return results;
 }
+
+/** Runs a work when a slot is free; `ahead` works are started before any other waiting one. */
+export type Limiter = <R>(work: () => Promise<R>, options?: { readonly ahead?: boolean }) => Promise<R>;
+
+/** At most `limit` works at a time, each started in the order it arrived (`ahead` ones first). */
+export function createLimiter(limit: number): Limiter {
+  let running = 0;
+  const ahead: (() => void)[] = [];
+  const behind: (() => void)[] = [];
+  return async (work, options = {}) => {
+    if (running >= limit) await new Promise<void>((start) => (options.ahead ? ahead : behind).push(start));
+    else running++;
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next work, if any, so that none can take it in between.
+      const next = ahead.shift() ?? behind.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
