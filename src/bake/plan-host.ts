@@ -12,7 +12,7 @@ import type {
 import { digestOf } from './digest.ts';
 
 /** Bumped when the pipeline's output for the same inputs changes. */
-export const PIPELINE_VERSION = 'bake-4';
+export const PIPELINE_VERSION = 'bake-5';
 export const IMAGE_MARKER_PATH = '/pi-lab-image.json';
 
 export interface OverlayFileSpec {
