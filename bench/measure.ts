@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { waitedChildrenCpuSeconds } from './children-cpu.ts';
 import { type ProgramTime, summarizePrograms, TreeSampler, type TreeSummary } from './process-tree.ts';
 
 /** A command is data: argv plus optional file redirections, never a shell string. */
@@ -33,6 +34,8 @@ export function formatCommand(cmd: BenchCommand, cwd?: string): string {
 
 export interface TimedRun {
   readonly seconds: number;
+  /** User + system CPU of the command and all its descendants. */
+  readonly cpuSeconds: number;
   readonly stdout: string;
   readonly stderr: string;
   readonly tree?: {
@@ -67,6 +70,7 @@ export async function runTimed(
   const stdinFd = cmd.stdinFile ? openSync(cmd.stdinFile, 'r') : undefined;
   const stdoutFd = cmd.stdoutFile ? openSync(cmd.stdoutFile, 'w') : undefined;
   const started = performance.now();
+  const cpuBefore = waitedChildrenCpuSeconds();
   const child = spawn(cmd.program, [...cmd.args], {
     cwd: options.cwd,
     env: { ...process.env, ...cmd.env },
@@ -90,6 +94,7 @@ export async function runTimed(
     summary = sampler?.stop();
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = waitedChildrenCpuSeconds() - cpuBefore;
   const [code, signal] = exit;
   const out = Buffer.concat(stdout).toString('utf8');
   const err = Buffer.concat(stderr).toString('utf8');
@@ -100,6 +105,7 @@ export async function runTimed(
   }
   return {
     seconds,
+    cpuSeconds,
     stdout: out,
     stderr: err,
     ...(summary && child.pid !== undefined
@@ -132,6 +138,8 @@ export interface HostResult {
 
 export interface BakeRun {
   readonly seconds: number;
+  /** User + system CPU of the bake and every process it ran. */
+  readonly cpuSeconds: number;
   readonly hosts: readonly HostResult[];
   readonly commandLine: string;
   /** Max over the samples of the summed RSS of the bake process and its descendants. */
@@ -180,7 +188,9 @@ export async function runBake(
   options: {
     readonly outDir: string;
     readonly hosts: readonly string[];
+    /** What every host must end as; a host in `unchanged` is expected unchanged whatever this says. */
     readonly expect: 'baked' | 'unchanged';
+    readonly unchanged?: readonly string[];
     readonly expectCount: number;
     readonly fresh: boolean;
     readonly memory?: boolean;
@@ -194,15 +204,17 @@ export async function runBake(
   const run = await runTimed(cmd, { cwd: context.projectDir, sampleTree: options.memory ?? false });
   const result = JSON.parse(run.stdout) as { ok: boolean; hosts: HostResult[] };
   const hosts = result.hosts.map(({ host, status, seconds }) => ({ host, status, seconds }));
-  const unexpected = hosts.filter((host) => host.status !== options.expect);
+  const expected = (host: string) => (options.unchanged?.includes(host) ? 'unchanged' : options.expect);
+  const unexpected = hosts.filter((host) => host.status !== expected(host.host));
   if (!result.ok || unexpected.length > 0 || hosts.length !== options.expectCount) {
     throw new Error(
-      `${commandLine}: expected ${options.expectCount} hosts ${options.expect}, got ${hosts.map((h) => `${h.host} ${h.status}`).join(', ')}`,
+      `${commandLine}: expected ${options.expectCount} hosts ${options.expect}${options.unchanged ? ` but ${options.unchanged.join(' ')} unchanged` : ''}, got ${hosts.map((h) => `${h.host} ${h.status}`).join(', ')}`,
     );
   }
   const nodeMaxRssKiB = maxRssFile ? Number((await readFile(maxRssFile, 'utf8')).trim()) : undefined;
   return {
     seconds: run.seconds,
+    cpuSeconds: run.cpuSeconds,
     hosts,
     commandLine,
     ...(run.tree
@@ -222,10 +234,12 @@ export interface BaselineStep {
   readonly partition: string;
   readonly step: 'decompress' | 'copy' | 'recompress';
   readonly seconds: number;
+  readonly cpuSeconds: number;
 }
 
 export interface BaselineRun {
   readonly seconds: number;
+  readonly cpuSeconds: number;
   readonly steps: readonly BaselineStep[];
   readonly commandLines: readonly string[];
 }
@@ -268,7 +282,7 @@ export async function runBaseline(context: BenchContext): Promise<BaselineRun> {
       for (const [step, cmd] of plan) {
         commandLines.push(formatCommand(cmd, context.projectDir));
         const run = await runTimed(cmd, { cwd: context.projectDir });
-        steps.push({ partition: image, step, seconds: run.seconds });
+        steps.push({ partition: image, step, seconds: run.seconds, cpuSeconds: run.cpuSeconds });
       }
       await rm(raw);
       await rm(copy);
@@ -276,5 +290,6 @@ export async function runBaseline(context: BenchContext): Promise<BaselineRun> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return { seconds: steps.reduce((sum, step) => sum + step.seconds, 0), steps, commandLines };
+  const total = (key: 'seconds' | 'cpuSeconds') => steps.reduce((sum, step) => sum + step[key], 0);
+  return { seconds: total('seconds'), cpuSeconds: total('cpuSeconds'), steps, commandLines };
 }

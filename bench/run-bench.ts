@@ -82,6 +82,19 @@ export async function runBench(options: BenchOptions): Promise<{ report: BenchRe
           memory: true,
         }),
       );
+      // Adding nodes to a baked lab, as a user adds pi4: only the new nodes are baked, and they find
+      // their root filesystem already built. Nothing else runs meanwhile, so nothing hides their cost.
+      const added = await timed(`add ${nodes.length - options.subsetNodes} nodes to that bake`, () =>
+        runBake(context, {
+          outDir: outDir('subset'),
+          hosts: [],
+          expect: 'baked',
+          unchanged: subsetHosts,
+          expectCount: nodes.length + 1,
+          fresh: false,
+          memory: true,
+        }),
+      );
       await rm(outDir('subset'), { recursive: true, force: true });
       const routerRun = await timed(`bake ${router}`, () =>
         runBake(context, {
@@ -106,7 +119,7 @@ export async function runBench(options: BenchOptions): Promise<{ report: BenchRe
         }),
       );
       await rm(outDir('node'), { recursive: true, force: true });
-      results.push({ run, baseline, full, rebake, subset, router: routerRun, node: nodeRun });
+      results.push({ run, baseline, full, rebake, subset, added, router: routerRun, node: nodeRun });
       // Kept as they come: a failure in a later run or in the report leaves the earlier figures.
       await writeFile(path.join(paths.workDir, 'runs.json'), `${JSON.stringify(results, null, 2)}\n`);
     }

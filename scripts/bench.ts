@@ -35,7 +35,7 @@ function parse() {
   });
   if (values.help) return undefined;
   const runs = Number(values.runs ?? 3);
-  const subsetNodes = Number(values['subset-nodes'] ?? 5);
+  const subsetNodes = Number(values['subset-nodes'] ?? 1);
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs ${values.runs ?? ''}: give a whole number >= 1`);
   if (!Number.isInteger(subsetNodes) || subsetNodes < 1 || subsetNodes > 9)
