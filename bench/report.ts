@@ -16,8 +16,9 @@ export interface RunResult {
   readonly full: BakeRun;
   readonly rebake: BakeRun;
   readonly subset: BakeRun;
-  /** The nodes the subset left out, baked into its output afterwards. */
-  readonly added: BakeRun;
+  /** One of the nodes the subset left out, then the others, baked into its output afterwards. */
+  readonly addedOne: BakeRun;
+  readonly addedRest: BakeRun;
   readonly router: BakeRun;
   readonly node: BakeRun;
 }
@@ -50,9 +51,12 @@ export interface BenchReport {
     readonly fullSeconds: number;
     readonly subsetSeconds: number;
     readonly marginalNodeSeconds: number;
-    readonly addedSeconds: number;
+    readonly addedOneSeconds: number;
+    readonly addedRestSeconds: number;
     readonly addedNodeSeconds: number;
-    readonly addedCpuSeconds: number;
+    readonly addedOneCpuSeconds: number;
+    readonly addedRestCpuSeconds: number;
+    readonly addedNodeCpuSeconds: number;
     readonly fullCpuSeconds: number;
     readonly subsetCpuSeconds: number;
     readonly marginalNodeCpuSeconds: number;
@@ -87,8 +91,10 @@ export interface BenchReport {
     readonly full: number;
     readonly subset: number;
     readonly marginalNode: number;
-    readonly added: number;
-    readonly addedCpu: number;
+    readonly addedOne: number;
+    readonly addedRest: number;
+    readonly addedOneCpu: number;
+    readonly addedRestCpu: number;
     readonly fullCpu: number;
     readonly subsetCpu: number;
     readonly baselineCpu: number;
@@ -133,8 +139,13 @@ export function buildReport(
   const subsetCpuSeconds = pick((r) => r.subset.cpuSeconds);
   const marginalNodeCpuSeconds = (fullCpuSeconds - subsetCpuSeconds) / addedNodes;
   const baselineCpuSeconds = pick((r) => r.baseline.cpuSeconds);
-  const addedSeconds = pick((r) => r.added.seconds);
-  const addedNodeSeconds = addedSeconds / addedNodes;
+  // The rest are all the left-out nodes but one: their bake's extra nodes over the one-node bake.
+  const extraNodes = addedNodes - 2;
+  const addedOneSeconds = pick((r) => r.addedOne.seconds);
+  const addedRestSeconds = pick((r) => r.addedRest.seconds);
+  const addedNodeSeconds = (addedRestSeconds - addedOneSeconds) / extraNodes;
+  const addedOneCpuSeconds = pick((r) => r.addedOne.cpuSeconds);
+  const addedRestCpuSeconds = pick((r) => r.addedRest.cpuSeconds);
   const baselineSeconds = pick((r) => r.baseline.seconds);
   const rebakeSeconds = pick((r) => r.rebake.seconds);
   const peaks = runs.map((r) => r.full.peakTreeRssBytes ?? Number.NaN);
@@ -171,9 +182,12 @@ export function buildReport(
       fullSeconds,
       subsetSeconds,
       marginalNodeSeconds,
-      addedSeconds,
+      addedOneSeconds,
+      addedRestSeconds,
       addedNodeSeconds,
-      addedCpuSeconds: pick((r) => r.added.cpuSeconds),
+      addedOneCpuSeconds,
+      addedRestCpuSeconds,
+      addedNodeCpuSeconds: (addedRestCpuSeconds - addedOneCpuSeconds) / extraNodes,
       fullCpuSeconds,
       subsetCpuSeconds,
       marginalNodeCpuSeconds,
@@ -243,8 +257,10 @@ export function buildReport(
       full: r.full.seconds,
       subset: r.subset.seconds,
       marginalNode: (r.full.seconds - r.subset.seconds) / addedNodes,
-      added: r.added.seconds,
-      addedCpu: r.added.cpuSeconds,
+      addedOne: r.addedOne.seconds,
+      addedRest: r.addedRest.seconds,
+      addedOneCpu: r.addedOne.cpuSeconds,
+      addedRestCpu: r.addedRest.cpuSeconds,
       fullCpu: r.full.cpuSeconds,
       subsetCpu: r.subset.cpuSeconds,
       baselineCpu: r.baseline.cpuSeconds,
@@ -294,8 +310,10 @@ export function renderReport(report: BenchReport): string {
       | 'full'
       | 'subset'
       | 'marginalNode'
-      | 'added'
-      | 'addedCpu'
+      | 'addedOne'
+      | 'addedRest'
+      | 'addedOneCpu'
+      | 'addedRestCpu'
       | 'router'
       | 'node'
       | 'rebake'
@@ -306,26 +324,16 @@ export function renderReport(report: BenchReport): string {
   ) => report.perRun.map((r) => r[key].toFixed(2)).join(' ');
   const s = (seconds: number) => seconds.toFixed(2);
   const hosts = report.perRun.length;
+  const left = report.nodeCount - report.subsetNodes;
   const measurements = table(
     ['measurement', 'median s', `runs (s), n=${hosts}`],
     [
       [`1. full bake from scratch, pi0 + ${report.nodeCount} nodes`, s(m.fullSeconds), runsOf('full')],
       [`   bake from scratch, pi0 + ${nodes(report.subsetNodes)}`, s(m.subsetSeconds), runsOf('subset')],
-      [
-        `2. marginal cost per node (diff / ${report.nodeCount - report.subsetNodes})`,
-        s(m.marginalNodeSeconds),
-        runsOf('marginalNode'),
-      ],
-      [
-        `   ${report.nodeCount - report.subsetNodes} nodes added to that bake`,
-        s(m.addedSeconds),
-        runsOf('added'),
-      ],
-      [
-        `   marginal cost per node added (/ ${report.nodeCount - report.subsetNodes})`,
-        s(m.addedNodeSeconds),
-        '',
-      ],
+      [`2. marginal cost per node (diff / ${left})`, s(m.marginalNodeSeconds), runsOf('marginalNode')],
+      ['   1 node added to that bake', s(m.addedOneSeconds), runsOf('addedOne')],
+      [`   then ${nodes(left - 1)} added`, s(m.addedRestSeconds), runsOf('addedRest')],
+      [`   marginal cost per node added (diff / ${left - 2})`, s(m.addedNodeSeconds), ''],
       ['3. router alone from scratch (pi0)', s(m.routerSeconds), runsOf('router')],
       ['   one node alone from scratch (pi1)', s(m.nodeSeconds), runsOf('node')],
       [`4. no-change re-bake, ${report.nodeCount + 1} hosts`, s(m.rebakeSeconds), runsOf('rebake')],
@@ -337,23 +345,16 @@ export function renderReport(report: BenchReport): string {
     [
       [`full bake, pi0 + ${report.nodeCount} nodes`, s(m.fullCpuSeconds), runsOf('fullCpu')],
       [`bake, pi0 + ${nodes(report.subsetNodes)}`, s(m.subsetCpuSeconds), runsOf('subsetCpu')],
-      [
-        `marginal CPU per node (diff / ${report.nodeCount - report.subsetNodes})`,
-        s(m.marginalNodeCpuSeconds),
-        '',
-      ],
-      [
-        `${report.nodeCount - report.subsetNodes} nodes added to a baked lab`,
-        s(m.addedCpuSeconds),
-        runsOf('addedCpu'),
-      ],
-      [
-        `   per node added (/ ${report.nodeCount - report.subsetNodes})`,
-        s(m.addedCpuSeconds / (report.nodeCount - report.subsetNodes)),
-        '',
-      ],
+      [`marginal CPU per node (diff / ${left})`, s(m.marginalNodeCpuSeconds), ''],
+      ['1 node added to a baked lab', s(m.addedOneCpuSeconds), runsOf('addedOneCpu')],
+      [`then ${nodes(left - 1)} added`, s(m.addedRestCpuSeconds), runsOf('addedRestCpu')],
+      [`marginal CPU per node added (diff / ${left - 2})`, s(m.addedNodeCpuSeconds), ''],
       ['baseline per host', s(m.baselineCpuSeconds), runsOf('baselineCpu')],
-      ['marginal node CPU / baseline CPU per host', percent(report.ratios.marginalNodeCpuOfBaselineCpu), ''],
+      [
+        'marginal node CPU / baseline CPU per host',
+        `${percent(report.ratios.marginalNodeCpuOfBaselineCpu)}, added: ${percent(m.addedNodeCpuSeconds / m.baselineCpuSeconds)}`,
+        '',
+      ],
     ],
   );
   const memory = table(
