@@ -75,11 +75,7 @@ export async function deployCommand(argv: readonly string[], projectDir: string)
   }
 }
 
-function deploySettings(
-  lab: Lab,
-  projectDir: string,
-  version: string | undefined,
-): DeploySettings {
+function deploySettings(lab: Lab, projectDir: string, version: string | undefined): DeploySettings {
   const set = lab.deploy.timeouts;
   const timeouts: DeployTimeouts = {
     locate: set.locate ?? DEFAULT_DEPLOY_TIMEOUTS.locate,

@@ -72,19 +72,19 @@ export async function runRestoreJob(
   try {
     const followed = await session
       .exec(asRoot(user, followRestoreJob(host)), {
-      timeoutSeconds,
-      signal: interruptedSignal,
-      onStdout: (chunk) => {
-        log.write(chunk);
-        tail = (tail + chunk).slice(-8192);
-        for (const match of chunk.matchAll(PROGRESS)) {
-          const percent = Math.floor(Number(match[1]));
-          if (percent !== lastPercent) {
-            lastPercent = percent;
-            onProgress(percent);
+        timeoutSeconds,
+        signal: interruptedSignal,
+        onStdout: (chunk) => {
+          log.write(chunk);
+          tail = (tail + chunk).slice(-8192);
+          for (const match of chunk.matchAll(PROGRESS)) {
+            const percent = Math.floor(Number(match[1]));
+            if (percent !== lastPercent) {
+              lastPercent = percent;
+              onProgress(percent);
+            }
           }
-        }
-      },
+        },
       })
       .catch((error: unknown) => {
         if (error instanceof InterruptedError || interruptedSignal.aborted) throw error;
