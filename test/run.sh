@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite: typecheck, lint, then ava (arguments go to ava). Prints the TAP output and ends
+# The whole suite: typecheck, lint, format, then ava (arguments go to ava). Prints the TAP output and ends
 # with the one line CI reads: "N passed, N failed" (plus ", N skipped" if any); non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,7 @@ check() {
 
 check typecheck npm run -s typecheck
 check lint npm run -s lint
+check format npm run -s format:check
 
 npx ava --tap "$@" | tee "$work/tap"
 ava_status=${PIPESTATUS[0]}
