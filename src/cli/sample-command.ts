@@ -1,37 +1,33 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { importDisk } from '../import/import-disk.ts';
 import { loadLab } from '../lab/load-lab.ts';
-import { makeSampleDisk } from '../sample/make-sample-disk.ts';
-import { SAMPLE_TOOLS, verifyHostTools } from '../tools/host-tools.ts';
+import { SAMPLE_KEY_DIR } from '../boot-test/run-boot-test.ts';
+import { ensureSampleOs } from '../sample-os/sample-os-cache.ts';
+import { IMPORT_TOOLS, verifyHostTools } from '../tools/host-tools.ts';
 import { bakeCommand } from './bake-command.ts';
 import { reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
 
 /**
- * The first-run path: with no clean image at the sample lab's image.clean, build a small
- * Pi-OS-like disk in Imager's firstrun.sh form (no root), import it, then bake the sample lab.
+ * The first-run path: with no clean image at the sample lab's image.clean, build the bootable
+ * sample (Debian 12 shaped like Raspberry Pi OS Lite after Imager, firstrun.sh form; cached by its
+ * inputs), import it with its SSH key pair beside it, then bake the sample lab.
  */
 export async function sampleCommand(argv: readonly string[], projectDir: string): Promise<number> {
   try {
     const lab = await loadLab(path.join(projectDir, 'recipes/lab.yaml'), { projectDir });
     const clean = lab.image.clean;
-    if (
-      await stat(clean).then(
-        () => true,
-        () => false,
-      )
-    ) {
+    if (await exists(clean)) {
       process.stderr.write(`Using the clean image at ${clean}.\n`);
     } else {
-      await verifyHostTools(SAMPLE_TOOLS);
+      await verifyHostTools(IMPORT_TOOLS);
       process.stderr.write(
-        `No clean image at ${clean}: building the sample one (a Pi-OS-like disk, firstrun.sh form)…\n`,
+        `No clean image at ${clean}: building the sample one (Debian 12 shaped like Raspberry Pi OS Lite after Imager, firstrun.sh form; a few minutes the first time, cached after)…\n`,
       );
-      await runInterruptibly(() => buildSampleCleanImage(clean));
+      await runInterruptibly(() => importSampleCleanImage(clean, path.join(projectDir, 'images')));
       process.stderr.write(
-        `Sample clean image ready at ${clean}. To use a real one, see README "Use your own clean image".\n\n`,
+        `Sample clean image ready at ${clean}; its SSH key is in images/${SAMPLE_KEY_DIR}. To use a real one, see README "Use your own clean image".\n\n`,
       );
     }
     return await bakeCommand(argv, projectDir);
@@ -40,12 +36,19 @@ export async function sampleCommand(argv: readonly string[], projectDir: string)
   }
 }
 
-async function buildSampleCleanImage(clean: string): Promise<void> {
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'pi-lab-sample-'));
-  try {
-    const disk = await makeSampleDisk({ path: path.join(scratch, 'sample.img'), firstBoot: 'firstrun' });
-    await importDisk({ diskFile: disk.path, name: path.basename(clean), outDir: path.dirname(clean) });
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+async function importSampleCleanImage(clean: string, imagesDir: string): Promise<void> {
+  const sample = await ensureSampleOs('firstrun', (line) => process.stderr.write(`  ${line}\n`));
+  process.stderr.write('  importing it as a Clonezilla image…\n');
+  const keyDir = path.join(imagesDir, SAMPLE_KEY_DIR);
+  await mkdir(keyDir, { recursive: true });
+  await copyFile(sample.privateKey, path.join(keyDir, 'id_ed25519'));
+  await copyFile(sample.publicKey, path.join(keyDir, 'id_ed25519.pub'));
+  await importDisk({ diskFile: sample.disk, name: path.basename(clean), outDir: path.dirname(clean) });
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
 }

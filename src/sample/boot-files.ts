@@ -11,13 +11,14 @@ export interface SampleFile {
 
 const KIB = 1024;
 
-export function renderCmdlineTxt(layout: SampleLayout): string {
+/** `bootDir`: where the FAT is seen at boot (Imager writes /boot; Bookworm mounts it at /boot/firmware). */
+export function renderCmdlineTxt(layout: SampleLayout, bootDir = '/boot'): string {
   const base =
     `console=serial0,115200 console=tty1 root=PARTUUID=${partUuid(layout, 2)} rootfstype=ext4 fsck.repair=yes ` +
     'rootwait quiet init=/usr/lib/raspberrypi-sys-mods/firstboot';
   const firstBoot =
     layout.firstBoot === 'firstrun'
-      ? ' cfg80211.ieee80211_regdom=GB systemd.run=/boot/firstrun.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target'
+      ? ` cfg80211.ieee80211_regdom=GB systemd.run=${bootDir}/firstrun.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target`
       : ` ds=nocloud;i=${SAMPLE_INSTANCE_ID}`;
   // One line and no trailing newline, as Imager writes it back.
   return base + firstBoot;

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { command } from '../exec/command.ts';
 import { runCommand } from '../exec/run-command.ts';
-import { sampleBootFiles } from './boot-files.ts';
+import { sampleBootFiles, type SampleFile } from './boot-files.ts';
 import { SAMPLE_EPOCH_SECONDS, SECTOR_BYTES, type SampleLayout } from './sample-layout.ts';
 import { mergeExtraDir, pinTimes } from './staging-dir.ts';
 
@@ -15,6 +15,9 @@ export async function writeBootFilesystem(
   layout: SampleLayout,
   diskFile: string,
   workDir: string,
+  files: readonly SampleFile[] = sampleBootFiles(layout),
+  /** mkfs.fat sizes clusters by the whole file: a small FAT in a big disk file needs them set (-s). */
+  clusterSectors?: number,
 ): Promise<void> {
   const { startSector, sizeSectors } = layout.boot;
   // --invariant pins the label entry's time, and also the volume id, which is patched afterwards.
@@ -25,6 +28,7 @@ export async function writeBootFilesystem(
       '-n',
       'bootfs',
       '--invariant',
+      ...(clusterSectors ? ['-s', String(clusterSectors)] : []),
       '-h',
       String(startSector),
       `--offset=${startSector}`,
@@ -35,7 +39,7 @@ export async function writeBootFilesystem(
   await patchVolumeId(diskFile, startSector * SECTOR_BYTES, bootVolumeId(layout.diskId));
 
   const staging = path.join(workDir, 'boot');
-  const ownFiles = await stageBootFiles(layout, staging);
+  const ownFiles = await stageBootFiles(files, staging);
   if (layout.bootExtraDir) await mergeExtraDir(layout.bootExtraDir, staging);
   // mcopy -m copies these times into the FAT entries.
   await pinTimes(staging, ownFiles, SAMPLE_EPOCH_SECONDS);
@@ -44,9 +48,8 @@ export async function writeBootFilesystem(
   await runCommand(command('mcopy', ['-s', '-m', '-i', image, ...topLevel, '::/'], { env: MTOOLS_ENV }));
 }
 
-async function stageBootFiles(layout: SampleLayout, staging: string): Promise<string[]> {
+async function stageBootFiles(files: readonly SampleFile[], staging: string): Promise<string[]> {
   await mkdir(staging, { recursive: true });
-  const files = sampleBootFiles(layout);
   for (const file of files) {
     const target = path.join(staging, file.path);
     await mkdir(path.dirname(target), { recursive: true });

@@ -6,6 +6,7 @@ export const SAMPLE_INSTANCE_ID = `rpi-imager-${SAMPLE_EPOCH_SECONDS * 1000}`;
 /** The NoCloud seed files Raspberry Pi Imager writes to the boot partition. */
 export function renderCloudInitFiles(
   hostname: string,
+  publicKey: string = SAMPLE_SSH_PUBLIC_KEY,
 ): Record<'user-data' | 'meta-data' | 'network-config', string> {
   const { ssid, psk, country } = SAMPLE_WLAN;
   const userData = [
@@ -33,7 +34,7 @@ export function renderCloudInitFiles(
     '  lock_passwd: false',
     `  passwd: ${SAMPLE_PASSWORD_HASH}`,
     '  ssh_authorized_keys:',
-    `    - ${SAMPLE_SSH_PUBLIC_KEY}`,
+    `    - ${publicKey}`,
     '  sudo: ALL=(ALL) NOPASSWD:ALL',
     '',
     'ssh_pwauth: false',

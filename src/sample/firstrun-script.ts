@@ -10,16 +10,27 @@ export const SAMPLE_WLAN = {
   country: 'GB',
 };
 
+export interface FirstrunOptions {
+  /** The key Imager installs for the user (default: a fake one that can never log in). */
+  readonly publicKey?: string;
+  /** Where the script and cmdline.txt are seen at boot: Imager writes /boot; Bookworm mounts the FAT at /boot/firmware. */
+  readonly bootDir?: string;
+}
+
 /** firstrun.sh in the form Raspberry Pi Imager writes it (1.8: bash and backticks; 2.x: sh and `$(...)`). */
-export function renderFirstrunScript(hostname: string, style: ImagerStyle): string {
+export function renderFirstrunScript(
+  hostname: string,
+  style: ImagerStyle,
+  options: FirstrunOptions = {},
+): string {
+  const publicKey = options.publicKey ?? SAMPLE_SSH_PUBLIC_KEY;
+  const bootDir = options.bootDir ?? '/boot';
   const sub = (cmd: string): string => (style === '1.8' ? `\`${cmd}\`` : `$(${cmd})`);
   const installKey =
     style === '1.8'
-      ? [
-          `   install -o "$FIRSTUSER" -m 600 <(printf "${SAMPLE_SSH_PUBLIC_KEY}") "$FIRSTUSERHOME/.ssh/authorized_keys"`,
-        ]
+      ? [`   install -o "$FIRSTUSER" -m 600 <(printf "${publicKey}") "$FIRSTUSERHOME/.ssh/authorized_keys"`]
       : [
-          `   printf '%s\\n' '${SAMPLE_SSH_PUBLIC_KEY}' >"$FIRSTUSERHOME/.ssh/authorized_keys"`,
+          `   printf '%s\\n' '${publicKey}' >"$FIRSTUSERHOME/.ssh/authorized_keys"`,
           '   chown "$FIRSTUSER:" "$FIRSTUSERHOME/.ssh/authorized_keys"',
           '   chmod 600 "$FIRSTUSERHOME/.ssh/authorized_keys"',
         ];
@@ -39,7 +50,7 @@ export function renderFirstrunScript(hostname: string, style: ImagerStyle): stri
     `FIRSTUSER=${sub('getent passwd 1000 | cut -d: -f1')}`,
     `FIRSTUSERHOME=${sub('getent passwd 1000 | cut -d: -f6')}`,
     'if [ -f /usr/lib/raspberrypi-sys-mods/imager_custom ]; then',
-    `   /usr/lib/raspberrypi-sys-mods/imager_custom enable_ssh -k '${SAMPLE_SSH_PUBLIC_KEY}'`,
+    `   /usr/lib/raspberrypi-sys-mods/imager_custom enable_ssh -k '${publicKey}'`,
     'else',
     '   install -o "$FIRSTUSER" -m 700 -d "$FIRSTUSERHOME/.ssh"',
     ...installKey,
@@ -102,8 +113,8 @@ export function renderFirstrunScript(hostname: string, style: ImagerStyle): stri
     'KBEOF',
     '   dpkg-reconfigure -f noninteractive keyboard-configuration',
     'fi',
-    'rm -f /boot/firstrun.sh',
-    "sed -i 's| systemd.run.*||g' /boot/cmdline.txt",
+    `rm -f ${bootDir}/firstrun.sh`,
+    `sed -i 's| systemd.run.*||g' ${bootDir}/cmdline.txt`,
     'exit 0',
     '',
   ].join('\n');

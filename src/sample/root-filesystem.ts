@@ -22,32 +22,35 @@ export async function writeRootFilesystem(
   if (layout.rootExtraDir) await mergeExtraDir(layout.rootExtraDir, staging);
 
   const offset = layout.root.startSector * SECTOR_BYTES;
-  const uuid = rootFsUuid(layout.diskId);
-  await runCommand(
-    command(
-      'mke2fs',
-      [
-        '-q',
-        '-F',
-        '-t',
-        'ext4',
-        '-T',
-        'default',
-        '-L',
-        'rootfs',
-        '-U',
-        uuid,
-        '-E',
-        `root_owner=0:0,offset=${offset},hash_seed=${uuid},nodiscard`,
-        '-d',
-        staging,
-        diskFile,
-        `${(layout.root.sizeSectors * SECTOR_BYTES) / 1024}k`,
-      ],
-      { env: E2FS_ENV },
-    ),
-  );
+  await runCommand(populatedExt4Command(layout, diskFile, staging));
   await fixInodes(`${diskFile}?offset=${offset}`, await listStagedPaths(staging), entries, workDir);
+}
+
+/** mke2fs making the `rootfs` filesystem at the root partition's offset, filled from `sourceDir`. */
+export function populatedExt4Command(layout: SampleLayout, diskFile: string, sourceDir: string) {
+  const uuid = rootFsUuid(layout.diskId);
+  return command(
+    'mke2fs',
+    [
+      '-q',
+      '-F',
+      '-t',
+      'ext4',
+      '-T',
+      'default',
+      '-L',
+      'rootfs',
+      '-U',
+      uuid,
+      '-E',
+      `root_owner=0:0,offset=${layout.root.startSector * SECTOR_BYTES},hash_seed=${uuid},nodiscard`,
+      '-d',
+      sourceDir,
+      diskFile,
+      `${(layout.root.sizeSectors * SECTOR_BYTES) / 1024}k`,
+    ],
+    { env: E2FS_ENV },
+  );
 }
 
 async function stageRootEntries(entries: readonly RootEntry[], staging: string): Promise<void> {
