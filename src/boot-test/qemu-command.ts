@@ -1,0 +1,75 @@
+import { command, type Command } from '../exec/command.ts';
+
+/** A NIC on QEMU's user network (no route out: restrict=on) with SSH forwarded from loopback. */
+export interface UserNic {
+  readonly kind: 'user';
+  readonly sshPort: number;
+  readonly mac?: string;
+}
+
+/** A NIC on a virtual switch: every VM joined to the same multicast group shares one Ethernet segment. */
+export interface SwitchNic {
+  readonly kind: 'switch';
+  readonly group: string;
+  readonly mac: string;
+}
+
+export type Nic = UserNic | SwitchNic;
+
+export interface VmBoot {
+  readonly disk: string;
+  readonly kernel: string;
+  readonly initrd: string | undefined;
+  readonly append: string;
+  readonly serialLog: string;
+  readonly nics: readonly Nic[];
+  readonly accel: 'kvm' | 'tcg';
+  readonly memoryMiB: number;
+}
+
+/**
+ * One boot of an amd64 VM. `-no-reboot`: a guest reboot ends QEMU, so the caller starts the next
+ * boot with the command line read again from cmdline.txt, as the Pi firmware does.
+ */
+export function qemuCommand(boot: VmBoot): Command {
+  return command('qemu-system-x86_64', [
+    '-machine',
+    `q35,accel=${boot.accel}`,
+    ...(boot.accel === 'kvm' ? ['-cpu', 'host'] : []),
+    '-m',
+    String(boot.memoryMiB),
+    '-smp',
+    '1',
+    '-nodefaults',
+    '-no-reboot',
+    '-display',
+    'none',
+    '-serial',
+    `file:${boot.serialLog}`,
+    '-drive',
+    `file=${boot.disk},format=raw,if=virtio,cache=unsafe`,
+    '-kernel',
+    boot.kernel,
+    ...(boot.initrd ? ['-initrd', boot.initrd] : []),
+    '-append',
+    boot.append,
+    ...boot.nics.flatMap(nicArgs),
+  ]);
+}
+
+function nicArgs(nic: Nic, index: number): string[] {
+  const id = `net${index}`;
+  const netdev =
+    nic.kind === 'user'
+      ? `user,id=${id},restrict=on,hostfwd=tcp:127.0.0.1:${nic.sshPort}-:22`
+      : `socket,id=${id},mcast=${nic.group},localaddr=127.0.0.1`;
+  return ['-netdev', netdev, '-device', `virtio-net-pci,netdev=${id}${nic.mac ? `,mac=${nic.mac}` : ''}`];
+}
+
+/**
+ * What the Pi firmware's own additions stand for on this machine: the serial console last (so
+ * systemd writes to it), and interface names eth0, eth1… as a Pi has.
+ */
+export function vmCommandLine(cmdlineTxt: string): string {
+  return `${cmdlineTxt.trim()} net.ifnames=0 console=ttyS0,115200`;
+}

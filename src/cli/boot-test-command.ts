@@ -1,0 +1,81 @@
+import path from 'node:path';
+import { runBootTest, type BootTestResult } from '../boot-test/run-boot-test.ts';
+import { interruptedSignal } from '../exec/run-command.ts';
+import { loadLab } from '../lab/load-lab.ts';
+import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
+import { runInterruptibly } from './interrupts.ts';
+import { parseCliArgs } from './parse-cli-args.ts';
+
+export const BOOT_TEST_USAGE = `Usage: npm run boot-test -- [HOST...] [--lab FILE] [--from DIR] [--logs DIR] [--json] [--keep]
+
+Boots each host's baked image under QEMU (KVM when /dev/kvm is usable, software emulation otherwise)
+and checks it over SSH: first boot done, hostname, /etc/hosts, key-only sshd, password refused,
+no failed units, the image marker. The images are only read.
+  --lab FILE    lab file (default recipes/lab.yaml)
+  --from DIR    baked images (default images/)
+  --logs DIR    serial console logs, one per host and boot (default logs/boot-test)
+  --json        print per-host checks and timings on stdout
+  --keep        leave each VM running once checked, with the SSH command to enter it (Ctrl-C ends it)`;
+
+export async function bootTestCommand(argv: readonly string[], projectDir: string): Promise<number> {
+  try {
+    const { values, positionals } = parseCliArgs(
+      argv,
+      {
+        lab: { type: 'string' },
+        from: { type: 'string' },
+        logs: { type: 'string' },
+        json: { type: 'boolean' },
+        keep: { type: 'boolean' },
+      },
+      BOOT_TEST_USAGE,
+    );
+    if (values.help) {
+      process.stdout.write(`${BOOT_TEST_USAGE}\n`);
+      return EXIT_OK;
+    }
+    const lab = await loadLab(path.resolve(values.lab ?? path.join(projectDir, 'recipes/lab.yaml')), {
+      projectDir,
+    });
+    const result = await runInterruptibly(() =>
+      runBootTest({
+        lab,
+        hosts: positionals,
+        fromDir: path.resolve(values.from ?? path.join(projectDir, 'images')),
+        logDir: path.resolve(values.logs ?? path.join(projectDir, 'logs/boot-test')),
+        onProgress: (line) => process.stderr.write(`${line}\n`),
+        ...(values.keep ? { holdOpen: holdUntilInterrupted } : {}),
+      }),
+    );
+    process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : renderBootTestReport(result));
+    return result.ok ? EXIT_OK : EXIT_FAILED;
+  } catch (error) {
+    return reportFatal(error);
+  }
+}
+
+async function holdUntilInterrupted(host: string, sshCommand: string): Promise<void> {
+  process.stderr.write(`\n${host} is running. Enter it with:\n  ${sshCommand}\nCtrl-C stops it.\n`);
+  await new Promise<void>((resolve) => interruptedSignal.addEventListener('abort', () => resolve()));
+}
+
+export function renderBootTestReport(result: BootTestResult): string {
+  const lines: string[] = [];
+  for (const host of result.hosts) {
+    const boots = host.boots.map((boot) => `${boot.seconds.toFixed(0)} s`).join(' + ');
+    lines.push(
+      '',
+      `${host.host} ${host.version ?? ''}: ${host.ok ? 'passed' : 'FAILED'} (disk ${host.seconds.disk.toFixed(0)} s, boots ${boots || '-'}, checks ${host.seconds.checks.toFixed(0)} s)`,
+    );
+    for (const check of host.checks)
+      lines.push(`  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.detail}`);
+    if (!host.ok) lines.push(`  serial logs: ${host.logs.join(', ') || 'none'}`);
+  }
+  const passed = result.hosts.filter((host) => host.ok).length;
+  lines.push(
+    '',
+    `${passed} of ${result.hosts.length} hosts passed (${result.accel === 'kvm' ? 'KVM' : 'software emulation'})`,
+    '',
+  );
+  return lines.join('\n');
+}
