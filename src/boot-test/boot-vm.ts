@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.ts';
 import { spawnStreaming, type StreamingProcess } from '../exec/run-command.ts';
@@ -80,7 +80,7 @@ export async function bootUntilUp<T>(
     );
     qemu.stdout.resume();
     const seconds = (): number => (Date.now() - started) / 1000;
-    const outcome = await raceBoot(qemu, probe, spec.bootTimeoutSeconds);
+    const outcome = await raceBoot(qemu, probe, serialLog, spec.bootTimeoutSeconds);
     if (outcome.kind === 'up') {
       boots.push({ boot, cmdline, serialLog, seconds: seconds(), outcome: 'up' });
       return { ready: outcome.value, boots, stopped: ended(qemu), stop: () => stopQemu(qemu) };
@@ -93,6 +93,10 @@ export async function bootUntilUp<T>(
         `neither rebooted nor answered within ${spec.bootTimeoutSeconds} s`,
         serialLog,
       );
+    }
+    if (outcome.kind === 'stuck') {
+      await stopQemu(qemu);
+      throw new BootCheckFailure(spec.host, outcome.check, outcome.detail, serialLog);
     }
     if (outcome.kind === 'failed') {
       throw new BootCheckFailure(spec.host, `boot ${boot} starts`, outcome.message, serialLog);
@@ -112,11 +116,13 @@ type BootOutcome<T> =
   | { readonly kind: 'up'; readonly value: T }
   | { readonly kind: 'rebooted' }
   | { readonly kind: 'timeout' }
-  | { readonly kind: 'failed'; readonly message: string };
+  | { readonly kind: 'failed'; readonly message: string }
+  | { readonly kind: 'stuck'; readonly check: string; readonly detail: string };
 
 async function raceBoot<T>(
   qemu: StreamingProcess,
   probe: (signal: AbortSignal) => Promise<T>,
+  serialLog: string,
   timeoutSeconds: number,
 ): Promise<BootOutcome<T>> {
   const abort = new AbortController();
@@ -128,6 +134,7 @@ async function raceBoot<T>(
         (error: unknown) => ({ kind: 'failed', message: (error as Error).message }),
       ),
       probe(abort.signal).then((value) => ({ kind: 'up', value })),
+      watchSerialConsole(serialLog, abort.signal),
       new Promise((resolve) => {
         timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutSeconds * 1000);
       }),
@@ -136,6 +143,42 @@ async function raceBoot<T>(
     clearTimeout(timer);
     abort.abort();
   }
+}
+
+/** systemd reports a unit that failed to start on the console even with `quiet`. */
+const SSH_FAILED = /\[FAILED\] Failed to start (ssh\.service|.*OpenBSD Secure Shell).*$/m;
+/** The serial getty's prompt: the boot is over. */
+const LOGIN_PROMPT = /^\S+ login: /m;
+const FAILED_UNIT = /\[FAILED\] Failed to start .*$/gm;
+/** After the login prompt, this long for SSH to let us in. */
+const SSH_GRACE_MS = 180_000;
+const WATCH_INTERVAL_MS = 2000;
+
+/**
+ * Ends a boot early when the console shows SSH will never answer: sshd failed to start, or the
+ * machine has been at its login prompt for minutes without letting us in. Never resolves otherwise.
+ */
+async function watchSerialConsole(
+  serialLog: string,
+  signal: AbortSignal,
+): Promise<{ kind: 'stuck'; check: string; detail: string }> {
+  let promptSeenAt: number | undefined;
+  while (!signal.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, WATCH_INTERVAL_MS));
+    const text = await readFile(serialLog, 'latin1').catch(() => '');
+    const sshFailed = SSH_FAILED.exec(text);
+    if (sshFailed) return { kind: 'stuck', check: 'sshd starts', detail: sshFailed[0].trim() };
+    if (promptSeenAt === undefined && LOGIN_PROMPT.test(text)) promptSeenAt = Date.now();
+    if (promptSeenAt !== undefined && Date.now() - promptSeenAt > SSH_GRACE_MS) {
+      const failed = (text.match(FAILED_UNIT) ?? []).map((line) => line.trim());
+      return {
+        kind: 'stuck',
+        check: 'SSH answers once the system is up',
+        detail: `at the login prompt for ${SSH_GRACE_MS / 1000} s without letting us in${failed.length > 0 ? `; the console shows: ${failed.join('; ')}` : ''}`,
+      };
+    }
+  }
+  return new Promise(() => undefined);
 }
 
 function ended(qemu: StreamingProcess): Promise<void> {
@@ -150,8 +193,9 @@ async function stopQemu(qemu: StreamingProcess): Promise<void> {
   await ended(qemu);
 }
 
-async function readBootFiles(
-  spec: VmSpec,
+/** The command line, kernel and initramfs the disk's own boot partition names, as files in spec.workDir. */
+export async function readBootFiles(
+  spec: Pick<VmSpec, 'host' | 'disk' | 'bootOffset' | 'workDir'>,
   boot: number,
 ): Promise<{ cmdline: string; kernel: string; initrd: string | undefined }> {
   const fat = `${spec.disk}@@${spec.bootOffset}`;

@@ -3,14 +3,14 @@ import { UserError } from '../errors.ts';
 import { command } from '../exec/command.ts';
 import { runCommand, runPipeline } from '../exec/run-command.ts';
 import { concatenatedPieces } from '../bake/workspace.ts';
-import type { PartitionEntry, PartitionTable } from '../clonezilla/partition-table.ts';
-import { readClonezillaImage, type ClonezillaImage } from '../clonezilla/read-image.ts';
+import { parseSfdiskDump, type PartitionEntry, type PartitionTable } from '../clonezilla/partition-table.ts';
+import { dumpPartitionTable } from '../tools/disk-image.ts';
+import { readClonezillaImage } from '../clonezilla/read-image.ts';
 import { decompressCommand } from '../tools/compression.ts';
 import { partcloneProgram } from '../tools/partclone.ts';
 
 export interface RestoredDisk {
   readonly path: string;
-  readonly image: ClonezillaImage;
   /** Byte offset of the FAT partition that holds cmdline.txt and config.txt. */
   readonly bootOffset: number;
 }
@@ -55,12 +55,22 @@ export async function restoreDiskFile(imageDir: string, output: string): Promise
       { from: concatenatedPieces(imageDir, partition) },
     );
   }
-  const boot = image.partitions.find((p) => p.fs === 'vfat' || p.fs === 'fat32' || p.fs === 'fat16')?.entry;
-  const bootEntry = boot ?? table.entries.find((e) => FAT_TYPES.has(e.type.toLowerCase()));
-  if (!bootEntry) {
-    throw new UserError(`${imageDir}: no FAT boot partition, so there is no cmdline.txt to boot from.`);
-  }
-  return { path: output, image, bootOffset: bootEntry.startSector * sectorSize };
+  return { path: output, bootOffset: bootOffset(table, imageDir) };
+}
+
+/** A raw disk written by something else (a real ocs-sr restore), described by its own table. */
+export async function describeRawDisk(diskFile: string): Promise<RestoredDisk> {
+  return {
+    path: diskFile,
+    bootOffset: bootOffset(parseSfdiskDump(await dumpPartitionTable(diskFile)), diskFile),
+  };
+}
+
+function bootOffset(table: PartitionTable, source: string): number {
+  const boot = table.entries.find((e) => FAT_TYPES.has(e.type.toLowerCase()));
+  if (!boot)
+    throw new UserError(`${source}: no FAT boot partition, so there is no cmdline.txt to boot from.`);
+  return boot.startSector * table.sectorSize;
 }
 
 /** The saved table, written back as sfdisk input (the dump names the source disk's devices). */

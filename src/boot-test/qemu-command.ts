@@ -7,14 +7,24 @@ export interface UserNic {
   readonly mac?: string;
 }
 
-/** A NIC on a virtual switch: every VM joined to the same multicast group shares one Ethernet segment. */
-export interface SwitchNic {
-  readonly kind: 'switch';
-  readonly group: string;
+/**
+ * The router's NIC on the lab switch: a hub inside the router's QEMU, with one listening socket
+ * on loopback per node. QEMU listens again when a node's connection drops (a node reboot).
+ */
+export interface HubNic {
+  readonly kind: 'hub';
   readonly mac: string;
+  readonly nodePorts: readonly number[];
 }
 
-export type Nic = UserNic | SwitchNic;
+/** A node's NIC on the lab switch: a socket connected to its port on the router's hub. */
+export interface SwitchPortNic {
+  readonly kind: 'switch-port';
+  readonly mac: string;
+  readonly port: number;
+}
+
+export type Nic = UserNic | HubNic | SwitchPortNic;
 
 export interface VmBoot {
   readonly disk: string;
@@ -59,11 +69,25 @@ export function qemuCommand(boot: VmBoot): Command {
 
 function nicArgs(nic: Nic, index: number): string[] {
   const id = `net${index}`;
-  const netdev =
-    nic.kind === 'user'
-      ? `user,id=${id},restrict=on,hostfwd=tcp:127.0.0.1:${nic.sshPort}-:22`
-      : `socket,id=${id},mcast=${nic.group},localaddr=127.0.0.1`;
-  return ['-netdev', netdev, '-device', `virtio-net-pci,netdev=${id}${nic.mac ? `,mac=${nic.mac}` : ''}`];
+  const device = ['-device', `virtio-net-pci,netdev=${id}${nic.mac ? `,mac=${nic.mac}` : ''}`];
+  switch (nic.kind) {
+    case 'user':
+      return ['-netdev', `user,id=${id},restrict=on,hostfwd=tcp:127.0.0.1:${nic.sshPort}-:22`, ...device];
+    case 'switch-port':
+      return ['-netdev', `socket,id=${id},connect=127.0.0.1:${nic.port}`, ...device];
+    case 'hub':
+      return [
+        '-netdev',
+        `hubport,id=${id},hubid=${index}`,
+        ...device,
+        ...nic.nodePorts.flatMap((port, node) => [
+          '-netdev',
+          `socket,id=${id}-node${node},listen=127.0.0.1:${port}`,
+          '-netdev',
+          `hubport,id=${id}-port${node},hubid=${index},netdev=${id}-node${node}`,
+        ]),
+      ];
+  }
 }
 
 /**

@@ -1,20 +1,19 @@
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import net from 'node:net';
-import path from 'node:path';
-import { describeError, UserError } from '../errors.ts';
-import { readManifest } from '../bake/manifest.ts';
-import type { Lab } from '../lab/lab-types.ts';
-import { connectSsh } from '../ssh/connect-ssh.ts';
-import { probePasswordLogin } from '../ssh/probe-password-login.ts';
-import { sshSettings } from '../ssh/lab-ssh.ts';
-import type { SshSession } from '../ssh/ssh-session.ts';
+import { UserError } from '../errors.ts';
+import type { Lab, LabHost } from '../lab/lab-types.ts';
 import type { SshEndpoint, SshSettings } from '../ssh/ssh-endpoint.ts';
-import { readFatFile } from '../tools/mtools.ts';
 import { verifyHostTools, type HostTool } from '../tools/host-tools.ts';
-import { BootCheckFailure, bootUntilUp, type BootRecord, type RunningVm } from './boot-vm.ts';
-import { restoreDiskFile } from './disk-from-image.ts';
-import { checkBootedHost, type CheckResult, type HostExpectation } from './guest-checks.ts';
+import type { Manifest } from '../bake/manifest.ts';
+import { checkBootedHost } from './guest-checks.ts';
+import { HostTrial, type HostBootResult } from './host-trial.ts';
+import { checkNodeOnLab, checkRouter } from './lab-checks.ts';
+import { labSwitch } from './virtual-switch.ts';
+import { bootTestSshSettings, checkPasswordRefused, waitForLogin, waitForNodeOnLab } from './ssh-probes.ts';
+
+export type { HostBootResult } from './host-trial.ts';
+export { SAMPLE_KEY_DIR } from './ssh-probes.ts';
 
 export const BOOT_TEST_TOOLS: readonly HostTool[] = [
   { program: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86' },
@@ -25,8 +24,7 @@ export const BOOT_TEST_TOOLS: readonly HostTool[] = [
   { program: 'pigz', debianPackage: 'pigz' },
 ];
 
-/** The sample lab's key pair, written by `npm run sample` next to the images it bakes. */
-export const SAMPLE_KEY_DIR = 'sample-lab-key';
+const ROUTER_RECIPE = 'router';
 
 export interface BootTestOptions {
   readonly lab: Lab;
@@ -36,28 +34,15 @@ export interface BootTestOptions {
   readonly logDir: string;
   readonly bootTimeoutSeconds?: number;
   readonly onProgress?: (line: string) => void;
-  /** Called with each host up and checked, before its VM is stopped; resolve to stop it. */
-  readonly holdOpen?: (host: string, sshCommand: string) => Promise<void>;
-}
-
-export interface HostBootResult {
-  readonly host: string;
-  readonly ok: boolean;
-  readonly version: string | undefined;
-  readonly checks: readonly CheckResult[];
-  readonly boots: readonly BootRecord[];
-  readonly seconds: {
-    readonly disk: number;
-    readonly boot: number;
-    readonly checks: number;
-    readonly total: number;
-  };
-  readonly logs: readonly string[];
-  readonly error?: string;
+  /** Raw disks to boot instead of making them from the images (a disk a real restore wrote). */
+  readonly disks?: Readonly<Record<string, string>>;
+  /** Called once every host is up and checked, before the VMs are stopped; resolve to stop them. */
+  readonly holdOpen?: (sshCommands: readonly string[]) => Promise<void>;
 }
 
 export interface BootTestResult {
   readonly ok: boolean;
+  readonly mode: 'alone' | 'lab';
   readonly accel: 'kvm' | 'tcg';
   readonly hosts: readonly HostBootResult[];
 }
@@ -65,33 +50,61 @@ export interface BootTestResult {
 /** Under software emulation a first boot plus its reboot takes minutes on two cores. */
 const TCG_BOOT_TIMEOUT_SECONDS = 20 * 60;
 const KVM_BOOT_TIMEOUT_SECONDS = 3 * 60;
-const PROBE_INTERVAL_MS = 3000;
-/** A password a careless image might still accept. */
-const PROBE_PASSWORD = 'raspberry';
+
+interface Context {
+  readonly options: BootTestOptions;
+  readonly accel: 'kvm' | 'tcg';
+  readonly settings: SshSettings;
+  readonly bootTimeoutSeconds: number;
+  readonly say: (line: string) => void;
+}
 
 /**
- * Boots each host's baked image under QEMU, one VM per host on QEMU's user network (no route out),
- * and checks it over SSH. Hosts run one after another: each emulated VM takes a core.
+ * Boots baked images under QEMU and checks them over SSH. With the router among the hosts, the
+ * lab mode: the router and the nodes on one virtual switch (QEMU sockets on loopback, joined by a
+ * hub in the router's QEMU), the router first, then the nodes, reached through it. Otherwise each
+ * node alone on QEMU's user network, with no route out.
  */
 export async function runBootTest(options: BootTestOptions): Promise<BootTestResult> {
   await verifyHostTools(BOOT_TEST_TOOLS);
   const hosts = selectHosts(options.lab, options.hosts, options.fromDir);
   const accel = await chooseAccel();
   await mkdir(options.logDir, { recursive: true });
-  const results: HostBootResult[] = [];
-  for (const host of hosts) results.push(await bootTestHost(host, accel, options));
-  return { ok: results.every((r) => r.ok), accel, hosts: results };
+  const trials: HostTrial[] = [];
+  try {
+    for (const host of hosts) trials.push(await HostTrial.create(host.name, options.fromDir));
+    const context: Context = {
+      options,
+      accel,
+      settings: await bootTestSshSettings(options.lab, options.fromDir, trials[0]?.work ?? options.fromDir),
+      bootTimeoutSeconds:
+        options.bootTimeoutSeconds ?? (accel === 'kvm' ? KVM_BOOT_TIMEOUT_SECONDS : TCG_BOOT_TIMEOUT_SECONDS),
+      say: (line) => options.onProgress?.(line),
+    };
+    const router = hosts.find((host) => host.recipe === ROUTER_RECIPE);
+    const mode = router ? 'lab' : 'alone';
+    if (router) await bootLab(context, trials, hosts);
+    else for (const trial of trials) await bootAlone(context, trial);
+    return {
+      ok: trials.every((trial) => trial.result().ok),
+      mode,
+      accel,
+      hosts: trials.map((t) => t.result()),
+    };
+  } finally {
+    for (const trial of trials.reverse()) await trial.dispose();
+  }
 }
 
-function selectHosts(lab: Lab, names: readonly string[], fromDir: string): string[] {
-  const baked = lab.hosts.filter((host) => host.recipe !== undefined).map((host) => host.name);
-  const unknown = names.filter((name) => !baked.includes(name));
+function selectHosts(lab: Lab, names: readonly string[], fromDir: string): LabHost[] {
+  const baked = lab.hosts.filter((host) => host.recipe !== undefined);
+  const unknown = names.filter((name) => !baked.some((host) => host.name === name));
   if (unknown.length > 0) {
     throw new UserError(`Not a host with a recipe in ${lab.file}: ${unknown.join(', ')}.`, [
-      `Hosts that can be boot-tested: ${baked.join(', ') || 'none'}; bake them first (npm run bake) into ${fromDir}.`,
+      `Hosts that can be boot-tested: ${baked.map((host) => host.name).join(', ') || 'none'}; bake them first (npm run bake) into ${fromDir}.`,
     ]);
   }
-  return names.length > 0 ? [...names] : baked;
+  return names.length > 0 ? baked.filter((host) => names.includes(host.name)) : baked;
 }
 
 async function chooseAccel(): Promise<'kvm' | 'tcg'> {
@@ -103,161 +116,172 @@ async function chooseAccel(): Promise<'kvm' | 'tcg'> {
   }
 }
 
-async function bootTestHost(
-  host: string,
-  accel: 'kvm' | 'tcg',
-  options: BootTestOptions,
-): Promise<HostBootResult> {
-  const started = Date.now();
-  const since = (from: number): number => (Date.now() - from) / 1000;
-  const say = (line: string): void => options.onProgress?.(`${host}: ${line}`);
-  const imageDir = path.join(options.fromDir, host);
-  const work = await mkdtemp(path.join(options.fromDir, `.boot-test-${host}-`));
-  const seconds = { disk: 0, boot: 0, checks: 0, total: 0 };
-  let version: string | undefined;
-  let vm: RunningVm<SshSession> | undefined;
-  let checks: CheckResult[] = [];
-  let boots: readonly BootRecord[] = [];
-  const logs: string[] = [];
+/** A node alone: its only NIC on QEMU's user network, SSH forwarded from a loopback port. */
+async function bootAlone(context: Context, trial: HostTrial): Promise<void> {
+  const { options, settings } = context;
+  const user = options.lab.ssh.user;
   let lastRefusal: string | undefined;
   try {
-    const manifest = await readManifest(imageDir);
-    if (!manifest) {
-      throw new UserError(`${imageDir} holds no baked image (no pi-lab-manifest.json).`, [
-        `Bake it first: npm run bake -- ${host}`,
-      ]);
-    }
-    version = manifest.version;
-    say('making its disk from the image (partclone restore into a sparse file)…');
-    const diskStarted = Date.now();
-    const disk = await restoreDiskFile(imageDir, path.join(work, `${host}.img`));
-    seconds.disk = since(diskStarted);
-    const firstBoot = await firstBootFormat(disk.path, disk.bootOffset);
+    context.say(`${trial.host}: making its disk from the image (partclone restore into a sparse file)…`);
+    await trial.makeDisk(options.disks?.[trial.host]);
+    const expectation = await trial.expectation();
     const port = await freeLoopbackPort();
-    const endpoint: SshEndpoint = { host: '127.0.0.1', port, user: options.lab.ssh.user };
-    const settings = await bootTestSshSettings(options.lab, options.fromDir, work);
-    say(`booting (${accel === 'kvm' ? 'KVM' : 'software emulation'}; serial logs in ${options.logDir})…`);
-    const bootStarted = Date.now();
-    vm = await bootUntilUp(
-      {
-        host,
-        disk: disk.path,
-        bootOffset: disk.bootOffset,
-        nics: [{ kind: 'user', sshPort: port }],
-        accel,
-        workDir: work,
-        logDir: options.logDir,
-        bootTimeoutSeconds:
-          options.bootTimeoutSeconds ??
-          (accel === 'kvm' ? KVM_BOOT_TIMEOUT_SECONDS : TCG_BOOT_TIMEOUT_SECONDS),
-      },
-      (signal) =>
-        waitForLogin(endpoint, settings, signal, (reason) => {
-          lastRefusal = reason;
-        }),
+    const endpoint: SshEndpoint = { host: '127.0.0.1', port, user };
+    context.say(
+      `${trial.host}: booting (${describeAccel(context.accel)}; serial logs in ${options.logDir})…`,
     );
-    boots = vm.boots;
-    logs.push(...boots.map((boot) => boot.serialLog));
-    seconds.boot = since(bootStarted);
-    say(`up after ${boots.length} boot(s) in ${seconds.boot.toFixed(0)} s; checking…`);
-    const checksStarted = Date.now();
-    const expectation: HostExpectation = { host, version, firstBoot };
-    checks = [...(await checkBootedHost(vm.ready, expectation)), await checkPasswordRefused(endpoint)];
-    seconds.checks = since(checksStarted);
-    if (options.holdOpen) await options.holdOpen(host, sshCommandLine(endpoint, settings));
+    const booted = await trial.boot(vmSettings(context, [{ kind: 'user', sshPort: port }]), (signal) =>
+      waitForLogin(endpoint, settings, signal, (reason) => {
+        lastRefusal = reason;
+      }),
+    );
+    context.say(`${trial.host}: up after ${trial.boots.length} boot(s); checking…`);
+    await trial.check(async () => [
+      ...(await checkBootedHost(booted.session, expectation)),
+      await checkPasswordRefused(() => Promise.resolve(net.connect({ host: '127.0.0.1', port })), user),
+    ]);
+    if (options.holdOpen) await options.holdOpen([sshCommandLine(endpoint, settings)]);
   } catch (error) {
-    if (error instanceof BootCheckFailure) {
-      if (error.log) logs.push(error.log);
-      const ssh = lastRefusal ? `; the last SSH attempt said: ${lastRefusal}` : '';
-      checks.push({ name: error.check, ok: false, detail: `${error.detail}${ssh}` });
-    } else if (error instanceof UserError) {
-      throw error;
-    } else {
-      checks.push({ name: 'boot test runs', ok: false, detail: describeError(error) });
-    }
+    trial.recordFailure(error, lastRefusal);
   } finally {
-    await vm?.ready.close();
-    await vm?.stop();
-    await rm(work, { recursive: true, force: true });
+    await trial.stop();
   }
-  seconds.total = since(started);
-  const ok = checks.length > 0 && checks.every((check) => check.ok);
-  const failed = checks.filter((check) => !check.ok);
-  return {
-    host,
-    ok,
-    version,
-    checks,
-    boots,
-    seconds,
-    logs,
-    ...(ok
-      ? {}
-      : {
-          error: failed
-            .map((check) => `${host}: ${check.name}: ${check.detail} (serial log: ${logs.at(-1) ?? 'none'})`)
-            .join('\n'),
-        }),
-  };
 }
 
-/** What the first boot is expected to run, from the command line it starts with. */
-async function firstBootFormat(disk: string, bootOffset: number): Promise<HostExpectation['firstBoot']> {
-  const cmdline = (await readFatFile(`${disk}@@${bootOffset}`, 'cmdline.txt')).toString('utf8');
-  return /(?:^|\s)ds=nocloud/.test(cmdline) ? 'cloud-init' : 'firstrun';
-}
-
-/** The user's keys as deploy finds them, plus the sample lab's key when it is there. */
-async function bootTestSshSettings(lab: Lab, fromDir: string, work: string): Promise<SshSettings> {
-  const knownHosts = path.join(work, 'known_hosts');
-  await writeFile(knownHosts, '');
-  const base = sshSettings(lab.ssh);
-  const sampleKey = path.join(fromDir, SAMPLE_KEY_DIR, 'id_ed25519');
-  const hasSampleKey = await access(sampleKey).then(
-    () => true,
-    () => false,
+/** The router first (its first-boot installer must have run before anyone asks it for a lease), then the nodes at once. */
+async function bootLab(
+  context: Context,
+  trials: readonly HostTrial[],
+  hosts: readonly LabHost[],
+): Promise<void> {
+  const { options, settings } = context;
+  const user = options.lab.ssh.user;
+  const routerIndex = hosts.findIndex((host) => host.recipe === ROUTER_RECIPE);
+  const routerTrial = trials[routerIndex];
+  if (!routerTrial) throw new Error('no router trial');
+  const nodes = trials.flatMap((trial, index) => {
+    const host = hosts[index];
+    return index === routerIndex || !host ? [] : [{ trial, host }];
+  });
+  for (const trial of trials) {
+    context.say(`${trial.host}: making its disk from the image (partclone restore into a sparse file)…`);
+    await trial.makeDisk(options.disks?.[trial.host]);
+  }
+  const routerPort = await freeLoopbackPort();
+  const routerEndpoint: SshEndpoint = { host: '127.0.0.1', port: routerPort, user };
+  const wiring = labSwitch(
+    routerPort,
+    await Promise.all(nodes.map(() => freeLoopbackPort())),
+    nodes.map(({ host }) => host),
   );
-  const identityFiles = base.identityFiles ?? ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'];
+
+  let routerUp = false;
+  let lastRefusal: string | undefined;
+  try {
+    context.say(
+      `${routerTrial.host}: booting the router (${describeAccel(context.accel)}; serial logs in ${options.logDir})…`,
+    );
+    const router = await routerTrial.boot(vmSettings(context, wiring.router), (signal) =>
+      waitForLogin(routerEndpoint, settings, signal, (reason) => {
+        lastRefusal = reason;
+      }),
+    );
+    context.say(`${routerTrial.host}: up after ${routerTrial.boots.length} boot(s); checking…`);
+    const expectation = await routerTrial.expectation();
+    await routerTrial.check(async () => [
+      ...(await checkBootedHost(router.session, expectation)),
+      await checkPasswordRefused(
+        () => Promise.resolve(net.connect({ host: '127.0.0.1', port: routerPort })),
+        user,
+      ),
+      ...(await checkRouter(router.session, {
+        lan: options.lab.network.lan,
+        address: options.lab.network.router,
+        prefix: options.lab.network.subnet.prefix,
+        uplink: options.lab.network.uplink,
+        written: writtenDigests(routerTrial.manifest),
+      })),
+    ]);
+    routerUp = true;
+  } catch (error) {
+    routerTrial.recordFailure(error, lastRefusal);
+  }
+  if (!routerUp) {
+    for (const { trial } of nodes)
+      trial.checks.push({
+        name: 'the router is up',
+        ok: false,
+        detail: `${routerTrial.host} did not come up`,
+      });
+    return;
+  }
+  const router = routerTrial.vm?.ready;
+  if (!router) throw new Error('router up without a session');
+  await Promise.all(
+    nodes.map(async ({ trial, host }, index) => {
+      let nodeRefusal: string | undefined;
+      const nics = wiring.nodes[index] ?? [];
+      const mac = nics[0]?.mac ?? '';
+      try {
+        const expectation = await trial.expectation();
+        context.say(`${trial.host}: booting on the lab switch as ${mac}…`);
+        const booted = await trial.boot(vmSettings(context, nics), (signal) =>
+          waitForNodeOnLab(router.session, routerEndpoint, mac, user, settings, signal, (reason) => {
+            nodeRefusal = reason;
+          }),
+        );
+        context.say(`${trial.host}: up at ${booted.address} after ${trial.boots.length} boot(s); checking…`);
+        await trial.check(async () => [
+          ...(await checkBootedHost(booted.session, expectation)),
+          await checkPasswordRefused(() => router.session.forwardTo(booted.address, 22), user),
+          ...(await checkNodeOnLab(booted.session, {
+            host: trial.host,
+            reservedIp: host.mac ? host.ip : undefined,
+            router: options.lab.network.router,
+            leasedIp: booted.address,
+          })),
+        ]);
+      } catch (error) {
+        trial.recordFailure(error, nodeRefusal);
+      }
+    }),
+  );
+  if (options.holdOpen) {
+    const commands = [
+      sshCommandLine(routerEndpoint, settings),
+      ...nodes.flatMap(({ trial }) => {
+        const address = trial.vm?.ready.address;
+        return address ? [sshCommandLine({ host: address, user, jump: routerEndpoint }, settings)] : [];
+      }),
+    ];
+    await options.holdOpen(commands);
+  }
+}
+
+function vmSettings(context: Context, nics: HostTrialNics) {
   return {
-    ...base,
-    identityFiles: hasSampleKey ? [...identityFiles, sampleKey] : identityFiles,
-    knownHostsFile: knownHosts,
-    // The VM made its host keys at its first boot, a minute ago, on a machine only we can reach.
-    acceptHostKey: () => true,
+    nics,
+    accel: context.accel,
+    logDir: context.options.logDir,
+    bootTimeoutSeconds: context.bootTimeoutSeconds,
   };
 }
 
-async function waitForLogin(
-  endpoint: SshEndpoint,
-  settings: SshSettings,
-  signal: AbortSignal,
-  onRefused: (reason: string) => void,
-): Promise<SshSession> {
-  const stopped = (): boolean => signal.aborted;
-  // A refused login is retried too: sshd may be up before the first boot has installed the key.
-  while (!stopped()) {
-    try {
-      const session = await connectSsh(endpoint, { ...settings, connectTimeoutSeconds: 20 });
-      if (!stopped()) return session;
-      await session.close();
-    } catch (error) {
-      onRefused(describeError(error));
+type HostTrialNics = Parameters<HostTrial['boot']>[0]['nics'];
+
+/** sha256 of each root file the bake wrote, by absolute path. */
+function writtenDigests(manifest: Manifest | undefined): Map<string, string> {
+  const digests = new Map<string, string>();
+  for (const files of Object.values(manifest?.written ?? {}))
+    for (const [file, description] of Object.entries(files)) {
+      const hex = /^sha256:([0-9a-f]{64})/.exec(description)?.[1];
+      if (hex) digests.set(file.startsWith('/') ? file : `/${file}`, hex);
     }
-    await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
-  }
-  throw new Error('stopped waiting for SSH');
+  return digests;
 }
 
-async function checkPasswordRefused(endpoint: SshEndpoint): Promise<CheckResult> {
-  const name = 'a password login is refused';
-  const probe = await probePasswordLogin(endpoint.host, endpoint.port ?? 22, endpoint.user, PROBE_PASSWORD);
-  const offered = probe.methodsOffered.join(',') || 'none';
-  if (probe.accepted)
-    return { name, ok: false, detail: `the password was accepted (server offers ${offered})` };
-  const passwordish = probe.methodsOffered.filter((m) => m === 'password' || m === 'keyboard-interactive');
-  return passwordish.length > 0
-    ? { name, ok: false, detail: `refused, but the server offers ${offered}` }
-    : { name, ok: true, detail: `the server offers only ${offered}` };
+function describeAccel(accel: 'kvm' | 'tcg'): string {
+  return accel === 'kvm' ? 'KVM' : 'software emulation: minutes per boot';
 }
 
 function freeLoopbackPort(): Promise<number> {
@@ -273,5 +297,8 @@ function freeLoopbackPort(): Promise<number> {
 
 function sshCommandLine(endpoint: SshEndpoint, settings: SshSettings): string {
   const keys = (settings.identityFiles ?? []).map((file) => `-i ${file}`).join(' ');
-  return `ssh ${keys} -p ${endpoint.port ?? 22} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null ${endpoint.user}@${endpoint.host}`;
+  const jump = endpoint.jump
+    ? ` -J ${endpoint.jump.user}@${endpoint.jump.host}:${endpoint.jump.port ?? 22}`
+    : '';
+  return `ssh ${keys} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null${jump} -p ${endpoint.port ?? 22} ${endpoint.user}@${endpoint.host}`;
 }

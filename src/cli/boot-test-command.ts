@@ -54,8 +54,10 @@ export async function bootTestCommand(argv: readonly string[], projectDir: strin
   }
 }
 
-async function holdUntilInterrupted(host: string, sshCommand: string): Promise<void> {
-  process.stderr.write(`\n${host} is running. Enter it with:\n  ${sshCommand}\nCtrl-C stops it.\n`);
+async function holdUntilInterrupted(sshCommands: readonly string[]): Promise<void> {
+  process.stderr.write(
+    `\nThe VMs are running. Enter them with:\n${sshCommands.map((line) => `  ${line}`).join('\n')}\nCtrl-C stops them.\n`,
+  );
   await new Promise<void>((resolve) => interruptedSignal.addEventListener('abort', () => resolve()));
 }
 

@@ -1,4 +1,4 @@
-import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 
 export interface PasswordLoginProbe {
@@ -13,8 +13,7 @@ export interface PasswordLoginProbe {
  * offers. Host keys are not checked: nothing is sent but a password that must be refused.
  */
 export function probePasswordLogin(
-  host: string,
-  port: number,
+  sock: Duplex,
   username: string,
   password: string,
   timeoutSeconds = 30,
@@ -39,9 +38,8 @@ export function probePasswordLogin(
     client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, answer) => {
       answer(prompts.map(() => password));
     });
-    const socket = net.connect({ host, port });
     client.connect({
-      sock: socket,
+      sock,
       username,
       readyTimeout: timeoutSeconds * 1000,
       hostVerifier: () => true,

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { SFTPWrapper } from 'ssh2';
 import { ToolError } from '../errors.ts';
 import type { Command } from '../exec/command.ts';
@@ -16,6 +17,8 @@ export interface SshSession {
   run(cmd: Command, options?: ExecOptions): Promise<ExecResult>;
   /** One SFTP channel per session, opened on first use. */
   sftp(): Promise<SFTPWrapper>;
+  /** A TCP stream to host:port opened from the far side (ssh -W). */
+  forwardTo(host: string, port: number): Promise<Duplex>;
   /** Resolves when the connection is gone, closed by us or lost (never rejects). */
   readonly closed: Promise<void>;
   readonly isClosed: boolean;
@@ -78,6 +81,21 @@ export class ConnectedSession implements SshSession {
       });
     }
     return this.sftpChannel;
+  }
+
+  forwardTo(host: string, port: number): Promise<Duplex> {
+    const what = `a forward to ${host}:${port}`;
+    if (this.target.isClosed) return Promise.reject(sessionClosed(this.describe(), what));
+    return new Promise((resolve, reject) => {
+      try {
+        this.target.client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
+          if (error) reject(new Error(`${this.describe()} could not open ${what}: ${error.message}`));
+          else resolve(channel);
+        });
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
   }
 
   private openSftp(): Promise<SFTPWrapper> {

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { kernelKind, readBootConfig } from '../../src/boot-test/boot-config.ts';
 import { qemuCommand, vmCommandLine } from '../../src/boot-test/qemu-command.ts';
+import { labSwitch, localMac } from '../../src/boot-test/virtual-switch.ts';
 import { renderSfdiskInput } from '../../src/boot-test/disk-from-image.ts';
 import { parseSfdiskDump } from '../../src/clonezilla/partition-table.ts';
 import { renderConfigTxt } from '../../src/sample/boot-files.ts';
@@ -48,6 +49,16 @@ test('the VM command line is cmdline.txt with the serial console last and Pi-sty
   );
 });
 
+const VM = {
+  disk: '/w/pi1.img',
+  kernel: '/w/k',
+  initrd: '/w/i',
+  append: 'root=x',
+  serialLog: '/l/pi1-boot-1.log',
+  accel: 'tcg',
+  memoryMiB: 1024,
+} as const;
+
 test('QEMU never reboots by itself and joins each NIC as asked', (t) => {
   const cmd = qemuCommand({
     disk: '/w/pi1.img',
@@ -57,7 +68,7 @@ test('QEMU never reboots by itself and joins each NIC as asked', (t) => {
     serialLog: '/l/pi1-boot-1.log',
     nics: [
       { kind: 'user', sshPort: 2222 },
-      { kind: 'switch', group: '230.0.0.1:1234', mac: 'd8:3a:dd:f7:78:e0' },
+      { kind: 'switch-port', port: 4100, mac: 'd8:3a:dd:f7:78:e0' },
     ],
     accel: 'tcg',
     memoryMiB: 1024,
@@ -65,7 +76,7 @@ test('QEMU never reboots by itself and joins each NIC as asked', (t) => {
   t.is(cmd.program, 'qemu-system-x86_64');
   t.true(cmd.args.includes('-no-reboot'));
   t.true(cmd.args.includes('user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22'));
-  t.true(cmd.args.includes('socket,id=net1,mcast=230.0.0.1:1234,localaddr=127.0.0.1'));
+  t.true(cmd.args.includes('socket,id=net1,connect=127.0.0.1:4100'));
   t.true(cmd.args.includes('virtio-net-pci,netdev=net1,mac=d8:3a:dd:f7:78:e0'));
   t.true(cmd.args.includes('file=/w/pi1.img,format=raw,if=virtio,cache=unsafe'));
 });
@@ -85,4 +96,27 @@ test('a saved partition table is written back with its disk identifier and exten
     renderSfdiskInput(parseSfdiskDump(dump)),
     'label: dos\nlabel-id: 0x4e1d6b2a\nunit: sectors\n\nstart=16384, size=262144, type=c\nstart=278528, size=3145728, type=83\n',
   );
+});
+
+test('the router hubs its lab NIC with one listening socket per node; each node connects to its own', (t) => {
+  const wiring = labSwitch(
+    2222,
+    [4101, 4102],
+    [
+      { name: 'pi1', mac: 'd8:3a:dd:f7:78:e0' },
+      { name: 'pi2', mac: undefined },
+    ],
+  );
+  const router = qemuCommand({ ...VM, nics: wiring.router }).args;
+  t.true(router.includes('hubport,id=net0,hubid=0'));
+  t.true(router.includes('socket,id=net0-node0,listen=127.0.0.1:4101'));
+  t.true(router.includes('hubport,id=net0-port1,hubid=0,netdev=net0-node1'));
+  t.true(router.includes('user,id=net1,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22'));
+  // eth0 is the lab side, eth1 the uplink: NICs are named in the order they are given.
+  t.true(
+    router.indexOf('virtio-net-pci,netdev=net0,mac=' + localMac('router')) <
+      router.indexOf('virtio-net-pci,netdev=net1'),
+  );
+  t.deepEqual(wiring.nodes[0], [{ kind: 'switch-port', mac: 'd8:3a:dd:f7:78:e0', port: 4101 }]);
+  t.regex(wiring.nodes[1]?.[0]?.mac ?? '', /^52:54:00(:[0-9a-f]{2}){3}$/);
 });

@@ -1,6 +1,8 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SAMPLE_KEY_DIR } from '../../src/boot-test/run-boot-test.ts';
+import { command } from '../../src/exec/command.ts';
+import { runCommand } from '../../src/exec/run-command.ts';
 import { importDisk } from '../../src/import/import-disk.ts';
 import { ensureSampleOs } from '../../src/sample-os/sample-os-cache.ts';
 import type { SampleOsFlavour } from '../../src/sample-os/sample-os-spec.ts';
@@ -31,13 +33,20 @@ export async function makeBootableLab(
   dir: string,
   flavour: SampleOsFlavour,
   hosts: readonly Readonly<Record<string, unknown>>[],
+  options: { readonly changeCleanDisk?: (disk: string) => Promise<void> } = {},
 ): Promise<BootableLab> {
   const sample = await ensureSampleOs(flavour);
+  let cleanDisk = sample.disk;
+  if (options.changeCleanDisk) {
+    cleanDisk = path.join(dir, 'clean-disk.img');
+    await runCommand(command('cp', ['--sparse=always', sample.disk, cleanDisk]));
+    await options.changeCleanDisk(cleanDisk);
+  }
   const imagesDir = path.join(dir, 'images');
   const keyDir = path.join(imagesDir, SAMPLE_KEY_DIR);
   await mkdir(keyDir, { recursive: true });
   await copyFile(sample.privateKey, path.join(keyDir, 'id_ed25519'));
-  const cleanDir = await importDisk({ diskFile: sample.disk, name: 'pi-img', outDir: imagesDir });
+  const cleanDir = await importDisk({ diskFile: cleanDisk, name: 'pi-img', outDir: imagesDir });
   const labFile = await writeTestLab(path.join(dir, 'lab.yaml'), {
     network: TEST_NETWORK,
     image: { clean: cleanDir, placeholder: 'changeme' },
