@@ -1,17 +1,24 @@
-import { chmod, mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { UserError } from '../errors.ts';
+import { command, type Command } from '../exec/command.ts';
 import { runCommand } from '../exec/run-command.ts';
 import { verifyHostTools, type HostTool } from '../tools/host-tools.ts';
-import { renderCloudInitFiles } from '../sample/cloud-init-files.ts';
 import { renderCmdlineTxt, renderConfigTxt, type SampleFile } from '../sample/boot-files.ts';
 import { writeBootFilesystem } from '../sample/boot-filesystem.ts';
 import { renderFirstrunScript } from '../sample/firstrun-script.ts';
 import { writePartitionTable } from '../sample/partition-table.ts';
 import { populatedExt4Command } from '../sample/root-filesystem.ts';
 import { planSampleLayout, SECTOR_BYTES, type SampleLayout } from '../sample/sample-layout.ts';
-import { renderCustomizeHook, renderInitramfsHook, stagedRootFiles } from './sample-os-root.ts';
+import { bootableCloudInitFiles } from './sample-os-cloud-init.ts';
+import {
+  renderCustomizeHook,
+  renderInitramfsHook,
+  stagedRootFiles,
+  type StagedRootFile,
+} from './sample-os-root.ts';
 import { mmdebstrapCommand, type SampleOsSpec } from './sample-os-spec.ts';
 
 export const SAMPLE_OS_TOOLS: readonly HostTool[] = [
@@ -32,26 +39,23 @@ export const SAMPLE_INITRD = 'initrd.img';
 
 /**
  * Builds the bootable sample into `outDir` (which must be empty): Debian's packages with mmdebstrap
- * (root: it installs packages into a chroot), laid out like Raspberry Pi OS Lite as Imager leaves
- * it, with the kernel and initramfs on the FAT partition and config.txt naming them.
+ * (as root, or unprivileged in a user namespace), laid out like Raspberry Pi OS Lite as Imager
+ * leaves it, with the kernel and initramfs on the FAT partition and config.txt naming them.
  */
 export async function buildSampleOs(
   spec: SampleOsSpec,
   outDir: string,
   log: (line: string) => void,
 ): Promise<void> {
-  if (process.getuid?.() !== 0) {
-    throw new UserError(
-      'Building the bootable sample clean image needs root (mmdebstrap installs Debian packages).',
-      [
-        'Run it once as root: sudo npm run sample (later runs reuse the cached image),',
-        'or use your own clean image (README: "Use your own clean image").',
-      ],
-    );
-  }
-  await verifyHostTools(SAMPLE_OS_TOOLS);
-  const work = path.join(outDir, 'work');
-  const rootDir = path.join(work, 'root');
+  const asRoot = process.getuid?.() === 0;
+  await verifyHostTools(asRoot ? SAMPLE_OS_TOOLS : [...SAMPLE_OS_TOOLS, ...USER_NAMESPACE_TOOLS]);
+  if (!asRoot) await verifySubordinateIds();
+  // Hooks and staged files are read inside mmdebstrap's user namespace, where the builder's own uid
+  // is nobody: they live in a directory anyone may read, not under a private home.
+  const shared = await mkdtemp(path.join(os.tmpdir(), 'pi-lab-sample-os-'));
+  await chmod(shared, 0o755);
+  const rootTar = path.join(outDir, 'root.tar');
+  const rootDir = path.join(outDir, 'root');
   const layout = planSampleLayout({
     path: path.join(outDir, SAMPLE_OS_FILES.disk),
     firstBoot: spec.flavour,
@@ -61,32 +65,91 @@ export async function buildSampleOs(
   });
   try {
     const publicKey = await writeKeyPair(outDir);
-    const staging = path.join(work, 'staging');
-    await stageRootFiles(staging, layout.diskId);
-    const initramfsHook = await writeScript(path.join(work, 'initramfs-hook.sh'), renderInitramfsHook(spec));
-    const customizeHook = await writeScript(
-      path.join(work, 'customize-hook.sh'),
-      renderCustomizeHook(spec, staging),
-    );
+    const staging = path.join(shared, 'staging');
+    await stageRootFiles(staging, stagedRootFiles(layout.diskId, spec.flavour));
+    const hooks = {
+      initramfs: await writeScript(path.join(shared, 'initramfs-hook.sh'), renderInitramfsHook(spec)),
+      customize: await writeScript(
+        path.join(shared, 'customize-hook.sh'),
+        renderCustomizeHook(spec, staging),
+      ),
+    };
     log(
-      `installing Debian ${spec.suite} (${spec.packages.length} packages and their dependencies) with mmdebstrap…`,
+      `installing Debian ${spec.suite} (${spec.packages.length} packages and their dependencies) with mmdebstrap${asRoot ? '' : ' in a user namespace'}…`,
     );
-    await runCommand(mmdebstrapCommand(spec, rootDir, initramfsHook, customizeHook));
+    await runCommand(mmdebstrapCommand(spec, rootTar, hooks, asRoot ? 'root' : 'unshare'));
     log('writing the disk: FAT boot partition with kernel and first-boot files, ext4 root…');
     await writeFile(layout.path, '');
     await truncate(layout.path, layout.sectors * SECTOR_BYTES);
     await writePartitionTable(layout, layout.path);
+    const bootFilesDir = path.join(shared, 'kernel');
+    await mkdir(bootFilesDir);
+    await runCommand(
+      command('tar', [
+        '-xf',
+        rootTar,
+        '-C',
+        bootFilesDir,
+        '--wildcards',
+        './boot/vmlinuz-*',
+        './boot/initrd.img-*',
+      ]),
+    );
     await writeBootFilesystem(
       layout,
       layout.path,
-      work,
-      await bootFiles(layout, rootDir, spec, publicKey),
+      shared,
+      await bootFiles(layout, bootFilesDir, spec, publicKey),
       1,
     );
-    await runCommand(populatedExt4Command(layout, layout.path, rootDir));
+    await runCommand(asOwnersRoot(asRoot, populatedExt4FromTar(layout, rootTar, rootDir)));
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await runCommand(asOwnersRoot(asRoot, command('rm', ['-rf', rootDir, rootTar]))).catch(() => undefined);
+    await rm(shared, { recursive: true, force: true });
   }
+}
+
+/** Unprivileged builds: mmdebstrap's unshare mode and ours need newuidmap and subordinate ids. */
+const USER_NAMESPACE_TOOLS: readonly HostTool[] = [
+  { program: 'newuidmap', debianPackage: 'uidmap' },
+  { program: 'unshare', debianPackage: 'util-linux' },
+];
+
+async function verifySubordinateIds(): Promise<void> {
+  const user = os.userInfo().username;
+  const listed = (await readFile('/etc/subuid', 'utf8').catch(() => ''))
+    .split('\n')
+    .some((line) => line.split(':')[0] === user || line.split(':')[0] === String(os.userInfo().uid));
+  if (!listed) {
+    throw new UserError(
+      `${user} has no subordinate uid range in /etc/subuid: the unprivileged build needs one.`,
+      [
+        `Add one: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user}`,
+        'or build the sample as root once: sudo npm run sample',
+      ],
+    );
+  }
+}
+
+/**
+ * The root filesystem from the tarball, with every owner, mode and file capability it records: tar
+ * and mke2fs run as root, or as root of a user namespace mapping the subordinate ids (--map-auto).
+ * /dev stays empty: devtmpfs is mounted over it at boot.
+ */
+function populatedExt4FromTar(layout: SampleLayout, rootTar: string, rootDir: string): Command {
+  const mke2fs = populatedExt4Command(layout, layout.path, rootDir);
+  const script =
+    'mkdir -p "$1" && tar -xpf "$2" -C "$1" --numeric-owner --xattrs --xattrs-include="*" --exclude="./dev/*" && shift 2 && exec "$@"';
+  return command('sh', ['-c', script, 'sh', rootDir, rootTar, mke2fs.program, ...mke2fs.args], {
+    ...(mke2fs.env ? { env: mke2fs.env } : {}),
+  });
+}
+
+function asOwnersRoot(asRoot: boolean, cmd: Command): Command {
+  if (asRoot) return cmd;
+  return command('unshare', ['--map-auto', '--map-root-user', cmd.program, ...cmd.args], {
+    ...(cmd.env ? { env: cmd.env } : {}),
+  });
 }
 
 async function writeKeyPair(outDir: string): Promise<string> {
@@ -96,8 +159,8 @@ async function writeKeyPair(outDir: string): Promise<string> {
   return pair.public.trim();
 }
 
-async function stageRootFiles(staging: string, diskId: string): Promise<void> {
-  for (const file of stagedRootFiles(diskId)) {
+async function stageRootFiles(staging: string, files: readonly StagedRootFile[]): Promise<void> {
+  for (const file of files) {
     const target = path.join(staging, file.path);
     await mkdir(path.dirname(target), { recursive: true });
     await writeFile(target, file.content);
@@ -130,7 +193,7 @@ async function bootFiles(
             content: renderFirstrunScript(layout.placeholder, '1.8', { publicKey, bootDir: BOOT_DIR }),
           },
         ]
-      : Object.entries(renderCloudInitFiles(layout.placeholder, publicKey)).map(([file, content]) => ({
+      : Object.entries(bootableCloudInitFiles(layout.placeholder, publicKey)).map(([file, content]) => ({
           path: file,
           content,
         }));

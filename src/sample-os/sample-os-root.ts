@@ -1,4 +1,5 @@
-import type { SampleOsSpec } from './sample-os-spec.ts';
+import { CLOUD_INIT_SEED_CONFIG } from './sample-os-cloud-init.ts';
+import { SAMPLE_USER, type SampleOsFlavour, type SampleOsSpec } from './sample-os-spec.ts';
 
 /** A file the builder places in the root (relative path, content, mode). */
 export interface StagedRootFile {
@@ -8,7 +9,6 @@ export interface StagedRootFile {
 }
 
 export const LOCAL_ARCHIVE_DIR = '/var/local/pi-lab-archive';
-export const SAMPLE_USER = 'pi';
 
 const HOSTS = [
   '127.0.0.1\tlocalhost',
@@ -51,8 +51,19 @@ function fstab(diskId: string): string {
 }
 
 /** Files laid over the Debian root so that it looks like Raspberry Pi OS Lite before its first boot. */
-export function stagedRootFiles(diskId: string): StagedRootFile[] {
+export function stagedRootFiles(diskId: string, flavour: SampleOsFlavour): StagedRootFile[] {
+  const cloudInit: StagedRootFile[] =
+    flavour === 'cloud-init'
+      ? [
+          {
+            path: 'etc/cloud/cloud.cfg.d/91-pi-lab-sample-seed.cfg',
+            content: CLOUD_INIT_SEED_CONFIG,
+            mode: 0o644,
+          },
+        ]
+      : [];
   return [
+    ...cloudInit,
     { path: 'etc/hostname', content: 'raspberrypi\n', mode: 0o644 },
     { path: 'etc/hosts', content: HOSTS, mode: 0o644 },
     { path: 'etc/fstab', content: fstab(diskId), mode: 0o644 },
@@ -97,12 +108,18 @@ export function renderCustomizeHook(spec: SampleOsSpec, stagingDir: string): str
     `chroot "$root" apt-get -y -o Dir::Cache::archives=${archive} --download-only install ${spec.archivePackages.join(' ')}`,
     `rm -rf "$root${archive}/partial" "$root${archive}/lock"`,
     `chroot "$root" sh -c 'cd ${archive} && apt-ftparchive packages . >Packages'`,
-    `cp -a '${stagingDir}/.' "$root/"`,
+    // Owned by whoever runs the hook: root, or root of the user namespace (never the builder's uid).
+    `cp -R --preserve=mode --no-preserve=ownership '${stagingDir}/.' "$root/"`,
     'rm -f "$root/etc/resolv.conf" "$root"/etc/ssh/ssh_host_*',
     'mkdir -p "$root/boot/firmware"',
-    `chroot "$root" useradd --create-home --uid 1000 --user-group --groups sudo,adm,netdev --shell /bin/bash ${SAMPLE_USER}`,
-    // Raspberry Pi OS leaves SSH off unless Imager's customisation turns it on.
-    'systemctl --root="$root" disable ssh.service',
+    // firstrun.sh renames the user with uid 1000 and turns SSH on (Raspberry Pi OS leaves it off);
+    // cloud-init creates the user itself.
+    ...(spec.flavour === 'firstrun'
+      ? [
+          `chroot "$root" useradd --create-home --uid 1000 --user-group --groups sudo,adm,netdev --shell /bin/bash ${SAMPLE_USER}`,
+          'systemctl --root="$root" disable ssh.service',
+        ]
+      : []),
     'systemctl --root="$root" enable regenerate_ssh_host_keys.service',
     '',
   ].join('\n');

@@ -22,7 +22,7 @@ export interface SampleOsSpec {
 }
 
 /** Bumped when the way the image is put together changes (files, hooks, layout). */
-const BUILDER_VERSION = 'sample-os-1';
+const BUILDER_VERSION = 'sample-os-2';
 
 const BASE_PACKAGES = [
   'systemd',
@@ -43,7 +43,7 @@ const BASE_PACKAGES = [
 ];
 
 /** cloud-init's locale module fails without `locales`, and `cloud-init status` then says error. */
-const CLOUD_INIT_PACKAGES = ['cloud-init', 'locales'];
+const CLOUD_INIT_PACKAGES = ['cloud-init', 'locales', 'tzdata'];
 
 /** What the router overlay's first-boot installer fetches with apt. */
 export const ROUTER_ARCHIVE_PACKAGES = ['dnsmasq', 'iptables-persistent'];
@@ -74,6 +74,9 @@ const EXCLUDED_PATHS = [
 /** The initramfs needs only what finds and mounts the root on a virtio disk. */
 const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_net', 'ext4'];
 
+/** The user Imager creates (firstrun.sh renames uid 1000 to it; cloud-init creates it). */
+export const SAMPLE_USER = 'pi';
+
 export const SAMPLE_OS_MIRROR = 'http://deb.debian.org/debian';
 
 export function sampleOsSpec(flavour: SampleOsFlavour, mirror = SAMPLE_OS_MIRROR): SampleOsSpec {
@@ -98,25 +101,26 @@ export function sampleOsKey(spec: SampleOsSpec): string {
 }
 
 /**
- * mmdebstrap in root mode into a directory. The essential hook limits the initramfs before the kernel
- * is installed (its postinst builds it); the customize hook is the script from renderCustomizeScript.
+ * mmdebstrap into a tarball that keeps every owner: as root, or unprivileged in a user namespace
+ * (`unshare`: subordinate ids from /etc/subuid). The essential hook limits the initramfs before the
+ * kernel is installed (its postinst builds it); the customize hook is renderCustomizeHook's script.
  */
 export function mmdebstrapCommand(
   spec: SampleOsSpec,
-  rootDir: string,
-  initramfsHook: string,
-  customizeHook: string,
+  rootTar: string,
+  hooks: { readonly initramfs: string; readonly customize: string },
+  mode: 'root' | 'unshare',
 ): Command {
   return command('mmdebstrap', [
-    '--mode=root',
+    `--mode=${mode}`,
     '--variant=apt',
     '--arch=amd64',
     `--include=${spec.packages.join(',')}`,
     ...spec.excludedPaths.map((pattern) => `--dpkgopt=path-exclude=${pattern}`),
-    `--essential-hook=${initramfsHook}`,
-    `--customize-hook=${customizeHook}`,
+    `--essential-hook=${hooks.initramfs}`,
+    `--customize-hook=${hooks.customize}`,
     spec.suite,
-    rootDir,
+    rootTar,
     spec.mirror,
   ]);
 }
