@@ -58,11 +58,20 @@ export async function restoreDiskFile(imageDir: string, output: string): Promise
   return { path: output, bootOffset: bootOffset(table, imageDir) };
 }
 
-/** A raw disk written by something else (a real ocs-sr restore), described by its own table. */
-export async function describeRawDisk(diskFile: string): Promise<RestoredDisk> {
+/**
+ * A raw disk written by something else (a real ocs-sr restore, a dd of a USB disk), copied sparse
+ * so that booting it never changes the original; described by its own partition table.
+ */
+export async function copyRawDisk(source: string, diskFile: string): Promise<RestoredDisk> {
+  const table = await dumpPartitionTable(source).catch(() => {
+    throw new UserError(`${source} is not a disk with a partition table sfdisk can read.`, [
+      'Give a raw disk image (a dd of the whole disk, or a restored disk), not a partition or an image directory.',
+    ]);
+  });
+  await runCommand(command('cp', ['--sparse=always', source, diskFile]));
   return {
     path: diskFile,
-    bootOffset: bootOffset(parseSfdiskDump(await dumpPartitionTable(diskFile)), diskFile),
+    bootOffset: bootOffset(parseSfdiskDump(table), source),
   };
 }
 

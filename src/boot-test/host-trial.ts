@@ -5,7 +5,7 @@ import { readManifest, type Manifest } from '../bake/manifest.ts';
 import type { SshSession } from '../ssh/ssh-session.ts';
 import { readFatFile } from '../tools/mtools.ts';
 import { BootCheckFailure, bootUntilUp, type BootRecord, type RunningVm, type VmSpec } from './boot-vm.ts';
-import { describeRawDisk, restoreDiskFile, type RestoredDisk } from './disk-from-image.ts';
+import { copyRawDisk, restoreDiskFile, type RestoredDisk } from './disk-from-image.ts';
 import type { CheckResult, HostExpectation } from './guest-checks.ts';
 
 export interface HostBootResult {
@@ -61,7 +61,7 @@ export class HostTrial {
 
   /**
    * The disk, restored from the image directory into a sparse file (the directory is only read),
-   * or `existing`, a raw disk something else wrote (booted, and so written to, in place).
+   * or a sparse copy of `existing`, a raw disk something else wrote (never written to itself).
    */
   async makeDisk(existing?: string): Promise<RestoredDisk> {
     this.manifest = await readManifest(this.imageDir);
@@ -71,9 +71,10 @@ export class HostTrial {
       ]);
     }
     const started = Date.now();
+    const diskFile = path.join(this.work, `${this.host}.img`);
     this.disk = existing
-      ? await describeRawDisk(existing)
-      : await restoreDiskFile(this.imageDir, path.join(this.work, `${this.host}.img`));
+      ? await copyRawDisk(existing, diskFile)
+      : await restoreDiskFile(this.imageDir, diskFile);
     this.seconds.disk = (Date.now() - started) / 1000;
     return this.disk;
   }

@@ -68,6 +68,11 @@ interface Context {
 export async function runBootTest(options: BootTestOptions): Promise<BootTestResult> {
   await verifyHostTools(BOOT_TEST_TOOLS);
   const hosts = selectHosts(options.lab, options.hosts, options.fromDir);
+  const strayDisks = Object.keys(options.disks ?? {}).filter((name) => !hosts.some((h) => h.name === name));
+  if (strayDisks.length > 0)
+    throw new UserError(`--disk names ${strayDisks.join(', ')}, which is not among the hosts booted.`, [
+      `Hosts booted: ${hosts.map((h) => h.name).join(', ')}.`,
+    ]);
   const accel = await chooseAccel();
   await mkdir(options.logDir, { recursive: true });
   const trials: HostTrial[] = [];

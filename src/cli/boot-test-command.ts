@@ -1,18 +1,21 @@
 import path from 'node:path';
 import { runBootTest, type BootTestResult } from '../boot-test/run-boot-test.ts';
 import { interruptedSignal } from '../exec/run-command.ts';
+import { UserError } from '../errors.ts';
 import { loadLab } from '../lab/load-lab.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
 
-export const BOOT_TEST_USAGE = `Usage: npm run boot-test -- [HOST...] [--lab FILE] [--from DIR] [--logs DIR] [--json] [--keep]
+export const BOOT_TEST_USAGE = `Usage: npm run boot-test -- [HOST...] [--lab FILE] [--from DIR] [--disk HOST=FILE] [--logs DIR] [--json] [--keep]
 
 Boots each host's baked image under QEMU (KVM when /dev/kvm is usable, software emulation otherwise)
 and checks it over SSH: first boot done, hostname, /etc/hosts, key-only sshd, password refused,
 no failed units, the image marker. The images are only read.
   --lab FILE    lab file (default recipes/lab.yaml)
   --from DIR    baked images (default images/)
+  --disk HOST=FILE  boot a copy of this raw disk as HOST (a restored disk, a dd of one) instead of
+                making it from the image; the file is only read
   --logs DIR    serial console logs, one per host and boot (default logs/boot-test)
   --json        print per-host checks and timings on stdout
   --keep        leave each VM running once checked, with the SSH command to enter it (Ctrl-C ends it)`;
@@ -25,6 +28,7 @@ export async function bootTestCommand(argv: readonly string[], projectDir: strin
         lab: { type: 'string' },
         from: { type: 'string' },
         logs: { type: 'string' },
+        disk: { type: 'string', multiple: true },
         json: { type: 'boolean' },
         keep: { type: 'boolean' },
       },
@@ -43,6 +47,7 @@ export async function bootTestCommand(argv: readonly string[], projectDir: strin
         hosts: positionals,
         fromDir: path.resolve(values.from ?? path.join(projectDir, 'images')),
         logDir: path.resolve(values.logs ?? path.join(projectDir, 'logs/boot-test')),
+        disks: parseDiskOptions(values.disk ?? []),
         onProgress: (line) => process.stderr.write(`${line}\n`),
         ...(values.keep ? { holdOpen: holdUntilInterrupted } : {}),
       }),
@@ -52,6 +57,19 @@ export async function bootTestCommand(argv: readonly string[], projectDir: strin
   } catch (error) {
     return reportFatal(error);
   }
+}
+
+function parseDiskOptions(values: readonly string[]): Record<string, string> {
+  const disks: Record<string, string> = {};
+  for (const value of values) {
+    const match = /^([a-z0-9-]+)=(.+)$/.exec(value);
+    if (!match?.[1] || !match[2])
+      throw new UserError(`--disk ${value}: give HOST=FILE, e.g. --disk pi1=/tmp/pi1-usb.img`, [
+        BOOT_TEST_USAGE,
+      ]);
+    disks[match[1]] = path.resolve(match[2]);
+  }
+  return disks;
 }
 
 async function holdUntilInterrupted(sshCommands: readonly string[]): Promise<void> {

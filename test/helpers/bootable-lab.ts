@@ -70,11 +70,15 @@ export async function bakeLab(
   if (result.exitCode !== 0) throw new Error(`bake failed:\n${cliOutput(result)}`);
 }
 
-/** `npm run boot-test -- HOSTS --lab … --from … --logs … --json`, with ~/.ssh and the agent kept out. */
-export function runBootTestCli(lab: BootableLab, hosts: readonly string[]): Promise<CliResult> {
+/** `npm run boot-test -- ARGS --lab … --from … --logs … --json`, with ~/.ssh and the agent kept out. */
+export function runBootTestCli(
+  lab: BootableLab,
+  args: readonly string[],
+  labFile = lab.labFile,
+): Promise<CliResult> {
   return runScriptCli(
     'boot-test',
-    [...hosts, '--lab', lab.labFile, '--from', lab.imagesDir, '--logs', lab.logDir, '--json'],
+    [...args, '--lab', labFile, '--from', lab.imagesDir, '--logs', lab.logDir, '--json'],
     { timeoutMs: 40 * 60_000, env: { HOME: lab.dir, SSH_AUTH_SOCK: '' } },
   );
 }
