@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describeError, UserError } from '../errors.ts';
 import { readManifest, type Manifest } from '../bake/manifest.ts';
@@ -50,8 +51,9 @@ export class HostTrial {
     readonly work: string,
   ) {}
 
+  /** Its disk and boot files live in a temporary directory: the images directory is only read. */
   static async create(host: string, fromDir: string): Promise<HostTrial> {
-    const work = await mkdtemp(path.join(fromDir, `.boot-test-${host}-`));
+    const work = await mkdtemp(path.join(os.tmpdir(), `pi-lab-boot-test-${host}-`));
     return new HostTrial(host, path.join(fromDir, host), work);
   }
 
