@@ -89,7 +89,7 @@ export async function runBootTest(options: BootTestOptions): Promise<BootTestRes
     const router = hosts.find((host) => host.recipe === ROUTER_RECIPE);
     const mode = router ? 'lab' : 'alone';
     if (router) await bootLab(context, trials, hosts);
-    else for (const trial of trials) await bootAlone(context, trial);
+    else await bootEachAlone(context, trials);
     return {
       ok: trials.every((trial) => trial.result().ok),
       mode,
@@ -121,8 +121,19 @@ async function chooseAccel(): Promise<'kvm' | 'tcg'> {
   }
 }
 
+/** One after another (each emulated VM takes a core); with holdOpen, all are kept running to the end. */
+async function bootEachAlone(context: Context, trials: readonly HostTrial[]): Promise<void> {
+  const commands: string[] = [];
+  for (const trial of trials) {
+    const command = await bootAlone(context, trial);
+    if (command) commands.push(command);
+    if (!context.options.holdOpen) await trial.stop();
+  }
+  if (context.options.holdOpen && commands.length > 0) await context.options.holdOpen(commands);
+}
+
 /** A node alone: its only NIC on QEMU's user network, SSH forwarded from a loopback port. */
-async function bootAlone(context: Context, trial: HostTrial): Promise<void> {
+async function bootAlone(context: Context, trial: HostTrial): Promise<string | undefined> {
   const { options, settings } = context;
   const user = options.lab.ssh.user;
   let lastRefusal: string | undefined;
@@ -145,11 +156,11 @@ async function bootAlone(context: Context, trial: HostTrial): Promise<void> {
       ...(await checkBootedHost(booted.session, expectation)),
       await checkPasswordRefused(() => Promise.resolve(net.connect({ host: '127.0.0.1', port })), user),
     ]);
-    if (options.holdOpen) await options.holdOpen([sshCommandLine(endpoint, settings)]);
+    return sshCommandLine(endpoint, settings);
   } catch (error) {
     trial.recordFailure(error, lastRefusal);
-  } finally {
     await trial.stop();
+    return undefined;
   }
 }
 

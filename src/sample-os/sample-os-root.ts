@@ -1,5 +1,5 @@
-import { CLOUD_INIT_SEED_CONFIG } from './sample-os-cloud-init.ts';
-import { SAMPLE_USER, type SampleOsFlavour, type SampleOsSpec } from './sample-os-spec.ts';
+import { CLOUD_INIT_SEED_CONFIG, SAMPLE_USER } from './sample-os-cloud-init.ts';
+import type { SampleOsFlavour, SampleOsSpec } from './sample-os-spec.ts';
 
 /** A file the builder places in the root (relative path, content, mode). */
 export interface StagedRootFile {

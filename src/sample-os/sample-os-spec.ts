@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { command, type Command } from '../exec/command.ts';
+import { renderFirstrunScript } from '../sample/firstrun-script.ts';
+import { bootableCloudInitFiles } from './sample-os-cloud-init.ts';
 
 /**
  * What the bootable sample clean image is made of: a Debian 12 amd64 system (it boots fastest under
@@ -74,9 +76,6 @@ const EXCLUDED_PATHS = [
 /** The initramfs needs only what finds and mounts the root on a virtio disk. */
 const INITRAMFS_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_net', 'ext4'];
 
-/** The user Imager creates (firstrun.sh renames uid 1000 to it; cloud-init creates it). */
-export const SAMPLE_USER = 'pi';
-
 export const SAMPLE_OS_MIRROR = 'http://deb.debian.org/debian';
 
 export function sampleOsSpec(flavour: SampleOsFlavour, mirror = SAMPLE_OS_MIRROR): SampleOsSpec {
@@ -94,8 +93,12 @@ export function sampleOsSpec(flavour: SampleOsFlavour, mirror = SAMPLE_OS_MIRROR
 }
 
 export function sampleOsKey(spec: SampleOsSpec): string {
+  const firstBootFiles =
+    spec.flavour === 'cloud-init'
+      ? bootableCloudInitFiles('changeme', 'KEY')
+      : renderFirstrunScript('changeme', '1.8', { publicKey: 'KEY', bootDir: '/boot/firmware' });
   return createHash('sha256')
-    .update(JSON.stringify({ builder: BUILDER_VERSION, spec }))
+    .update(JSON.stringify({ builder: BUILDER_VERSION, spec, firstBootFiles }))
     .digest('hex')
     .slice(0, 16);
 }

@@ -61,10 +61,11 @@ export async function makeBootableLab(
 export async function bakeLab(
   lab: BootableLab,
   hosts: readonly string[],
-  projectDir?: string,
+  options: { readonly projectDir?: string; readonly labFile?: string } = {},
 ): Promise<void> {
+  const { projectDir, labFile = lab.labFile } = options;
   const result = await runBakeCli(
-    [...hosts, '--lab', lab.labFile, '--clean', lab.cleanDir, '--out', lab.imagesDir, '--json'],
+    [...hosts, '--lab', labFile, '--clean', lab.cleanDir, '--out', lab.imagesDir, '--json'],
     { timeoutMs: 10 * 60_000, ...(projectDir ? { projectDir } : {}) },
   );
   if (result.exitCode !== 0) throw new Error(`bake failed:\n${cliOutput(result)}`);
