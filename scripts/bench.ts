@@ -2,13 +2,14 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { renderBootReport, runBootBench } from '../bench/boot-bench.ts';
 import { renderDeployReport, runDeployBench } from '../bench/deploy-bench.ts';
 import { renderPublishReport, runPublishBench } from '../bench/publish-bench.ts';
 import { renderReport, writeReport } from '../bench/report.ts';
 import { runBench } from '../bench/run-bench.ts';
 import { projectRoot } from '../src/cli/project-root.ts';
 
-const SUITES = ['bake', 'publish', 'deploy'] as const;
+const SUITES = ['bake', 'publish', 'deploy', 'boot'] as const;
 type Suite = (typeof SUITES)[number];
 
 const USAGE = `Usage: npm run bench -- [--suite ${SUITES.join('|')}|all] [--runs N] [--subset-nodes K]
@@ -21,6 +22,9 @@ publish: publishes the baked bench lab over SFTP to an sshd in a network namespa
 deploy:  deploys a baked bench node to fake Pis (namespaces, sshd, loop-device disks, real ocs-sr;
          root), its restore step against a bare ocs-sr restoredisk, and three nodes at once against
          one. Writes .bench/deploy-results.json.
+boot:    boot-tests the bootable sample (root: mmdebstrap builds it once): a verified node alone and
+         a verified router + node lab, the share of it the VMs ran, against a bare QEMU first boot of
+         the same disk in the same run. Writes .bench/boot-results.json.
 Every figure is the median of N runs (default 3).
 Exit status: 0 every target met, 1 a target missed, 2 the bench itself failed.`;
 
@@ -88,6 +92,14 @@ try {
         `${renderDeployReport(report)}\n\nresults: ${path.relative(process.cwd(), resultsFile)}\n\n`,
       );
       pass &&= report.targets.every((target) => target.pass);
+    }
+    if (args.suites.includes('boot')) {
+      const report = await runBootBench({ projectDir, runs: args.runs, log });
+      const resultsFile = path.join(projectDir, '.bench', 'boot-results.json');
+      await writeFile(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
+      process.stdout.write(
+        `${renderBootReport(report)}\n\nresults: ${path.relative(process.cwd(), resultsFile)}\n\n`,
+      );
     }
     process.exitCode = pass ? 0 : 1;
   }
