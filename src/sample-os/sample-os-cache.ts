@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { UserError } from '../errors.ts';
 import { isProcessAlive } from '../exec/is-process-alive.ts';
 import { buildSampleOs, SAMPLE_OS_FILES } from './build-sample-os.ts';
 import { sampleOsKey, sampleOsSpec, type SampleOsFlavour } from './sample-os-spec.ts';
@@ -105,8 +106,29 @@ async function removeAbandoned(entry: string): Promise<void> {
   for (const name of await readdir(path.dirname(entry))) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length));
-    if (!isProcessAlive(pid))
-      await rm(path.join(path.dirname(entry), name), { recursive: true, force: true });
+    const dir = path.join(path.dirname(entry), name);
+    if (isProcessAlive(pid)) continue;
+    await refuseIfMountedUnder(dir);
+    await rm(dir, { recursive: true, force: true });
   }
   await rm(entry, { recursive: true, force: true });
+}
+
+/**
+ * A build killed mid-way can leave mmdebstrap's /proc, /sys or /dev mounts behind: removing the
+ * tree through them would reach the host's own. Say what to unmount instead.
+ */
+export async function refuseIfMountedUnder(dir: string): Promise<void> {
+  const mounts = (await readFile('/proc/mounts', 'utf8').catch(() => ''))
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((point) => point === dir || point.startsWith(`${dir}/`));
+  if (mounts.length === 0) return;
+  throw new UserError(
+    `${dir} is left over from a killed build and still has ${mounts.length} mounts under it.`,
+    [
+      `Unmount them first: grep -F '${dir}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r umount -l`,
+      `then remove it: rm -rf '${dir}'`,
+    ],
+  );
 }
