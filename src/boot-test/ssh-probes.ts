@@ -47,39 +47,17 @@ const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 
  * Logs in as soon as the host lets us. A refused login is retried too: sshd may be up before the
  * first boot has installed the key. `onRefused` keeps the last reason for the failure message.
  */
-export async function waitForLogin(
+export function waitForLogin(
   endpoint: SshEndpoint,
   settings: SshSettings,
   signal: AbortSignal,
   onRefused: (reason: string) => void,
 ): Promise<Booted> {
-  const stopped = (): boolean => signal.aborted;
-  while (!stopped()) {
-    try {
-      let hostKey: HostKey | undefined;
-      const session = await connectSsh(endpoint, {
-        ...settings,
-        connectTimeoutSeconds: 20,
-        acceptHostKey: (key) => {
-          hostKey = key;
-          return settings.acceptHostKey?.(key) ?? false;
-        },
-      });
-      // A host reached through this one is checked against the key it has just shown.
-      if (hostKey && settings.knownHostsFile)
-        await recordHostKey(settings.knownHostsFile, endpoint, hostKey, 'pi-lab-boot-test');
-      if (!stopped()) return { session, address: endpoint.host };
-      await session.close();
-    } catch (error) {
-      onRefused(describeError(error));
-    }
-    await pause();
-  }
-  throw new Error('stopped waiting for SSH');
+  return pollForLogin(() => Promise.resolve(endpoint), settings, signal, onRefused);
 }
 
 /** A node on the lab switch: found by its MAC in the router's leases, then reached through the router. */
-export async function waitForNodeOnLab(
+export function waitForNodeOnLab(
   router: SshSession,
   routerEndpoint: SshEndpoint,
   mac: string,
@@ -88,20 +66,48 @@ export async function waitForNodeOnLab(
   signal: AbortSignal,
   onRefused: (reason: string) => void,
 ): Promise<Booted> {
+  const leasedEndpoint = async (): Promise<SshEndpoint | string> => {
+    const leased = findLease(await readLeases(router), mac);
+    return leased === undefined
+      ? `the router has leased nothing to ${mac} yet`
+      : { host: leased, user, jump: routerEndpoint };
+  };
+  return pollForLogin(leasedEndpoint, settings, signal, onRefused);
+}
+
+/**
+ * Every few seconds: where to log in (or why not yet), then a login. The key a host shows is
+ * recorded, so that a host reached through it is checked against that key.
+ */
+async function pollForLogin(
+  nextEndpoint: () => Promise<SshEndpoint | string>,
+  settings: SshSettings,
+  signal: AbortSignal,
+  onRefused: (reason: string) => void,
+): Promise<Booted> {
   const stopped = (): boolean => signal.aborted;
   while (!stopped()) {
-    const leased = findLease(await readLeases(router), mac);
-    if (leased === undefined) {
-      onRefused(`the router has leased nothing to ${mac} yet`);
-    } else {
-      try {
-        const endpoint: SshEndpoint = { host: leased, user, jump: routerEndpoint };
-        const session = await connectSsh(endpoint, { ...settings, connectTimeoutSeconds: 20 });
-        if (!stopped()) return { session, address: leased };
+    try {
+      const endpoint = await nextEndpoint();
+      if (typeof endpoint === 'string') {
+        onRefused(endpoint);
+      } else {
+        let hostKey: HostKey | undefined;
+        const session = await connectSsh(endpoint, {
+          ...settings,
+          connectTimeoutSeconds: 20,
+          acceptHostKey: (key) => {
+            hostKey = key;
+            return settings.acceptHostKey?.(key) ?? false;
+          },
+        });
+        if (hostKey && settings.knownHostsFile)
+          await recordHostKey(settings.knownHostsFile, endpoint, hostKey, 'pi-lab-boot-test');
+        if (!stopped()) return { session, address: endpoint.host };
         await session.close();
-      } catch (error) {
-        onRefused(describeError(error));
       }
+    } catch (error) {
+      onRefused(describeError(error));
     }
     await pause();
   }
