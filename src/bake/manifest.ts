@@ -33,10 +33,17 @@ export interface Manifest {
   readonly files: Readonly<Record<string, ManifestFile>>;
 }
 
-/** Stable key order and no timestamps: the same bake writes the same bytes. */
+/**
+ * Stable key order and no timestamps: the same bake writes the same bytes. The top level keeps the
+ * order above (what a reader looks for first); every map below it is sorted by key, so the order in
+ * which parallel work filled a map never shows.
+ */
 export function renderManifest(manifest: Manifest): string {
-  const files = Object.fromEntries(Object.entries(manifest.files).sort(([a], [b]) => a.localeCompare(b)));
-  return `${JSON.stringify({ ...manifest, files }, null, 2)}\n`;
+  const sortedBelowTop = function (this: unknown, key: string, value: unknown): unknown {
+    if (key === '' || value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  };
+  return `${JSON.stringify(manifest, sortedBelowTop, 2)}\n`;
 }
 
 export async function readManifest(imageDir: string): Promise<Manifest | undefined> {

@@ -73,13 +73,13 @@ const VERSION_PROBES: readonly [string, string, readonly string[]][] = [
 
 /** Versions of every tool whose output ends up in an image: part of each host's inputs. */
 export async function readToolVersions(): Promise<Record<string, string>> {
-  const versions: Record<string, string> = { 'node-zlib': process.versions.zlib };
-  await Promise.all(
+  // Entries in probe order, not in the order the probes finish: the manifest lists them as given.
+  const probed = await Promise.all(
     VERSION_PROBES.map(async ([name, program, args]) => {
       const result = await runCommand(command(program, args), { okExitCodes: [1] });
       const text = `${result.stdout}\n${result.stderr}`;
-      versions[name] = /v?(\d+\.\d+(?:\.\d+)?)/.exec(text)?.[1] ?? 'unknown';
+      return [name, /v?(\d+\.\d+(?:\.\d+)?)/.exec(text)?.[1] ?? 'unknown'] as const;
     }),
   );
-  return versions;
+  return { 'node-zlib': process.versions.zlib, ...Object.fromEntries(probed) };
 }
