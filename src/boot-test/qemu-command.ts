@@ -1,4 +1,5 @@
 import { command, type Command } from '../exec/command.ts';
+import { type Accel, cpuArgs } from './choose-accel.ts';
 
 /** A NIC on QEMU's user network (no route out: restrict=on) with SSH forwarded from loopback. */
 export interface UserNic {
@@ -33,7 +34,7 @@ export interface VmBoot {
   readonly append: string;
   readonly serialLog: string;
   readonly nics: readonly Nic[];
-  readonly accel: 'kvm' | 'tcg';
+  readonly accel: Accel;
   readonly memoryMiB: number;
 }
 
@@ -45,7 +46,7 @@ export function qemuCommand(boot: VmBoot): Command {
   return command('qemu-system-x86_64', [
     '-machine',
     `q35,accel=${boot.accel}`,
-    ...(boot.accel === 'kvm' ? ['-cpu', 'host'] : []),
+    ...cpuArgs(boot.accel),
     '-m',
     String(boot.memoryMiB),
     '-smp',

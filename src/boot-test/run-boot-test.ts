@@ -1,11 +1,11 @@
-import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import { UserError } from '../errors.ts';
 import type { Lab, LabHost } from '../lab/lab-types.ts';
 import type { SshEndpoint, SshSettings } from '../ssh/ssh-endpoint.ts';
 import { verifyHostTools, type HostTool } from '../tools/host-tools.ts';
 import type { Manifest } from '../bake/manifest.ts';
+import { chooseAccel } from './choose-accel.ts';
 import { checkBootedHost } from './guest-checks.ts';
 import { HostTrial, type HostBootResult } from './host-trial.ts';
 import { checkNodeOnLab, checkRouter } from './lab-checks.ts';
@@ -73,7 +73,11 @@ export async function runBootTest(options: BootTestOptions): Promise<BootTestRes
     throw new UserError(`--disk names ${strayDisks.join(', ')}, which is not among the hosts booted.`, [
       `Hosts booted: ${hosts.map((h) => h.name).join(', ')}.`,
     ]);
-  const accel = await chooseAccel();
+  const { accel, kvmUnusable } = await chooseAccel();
+  if (kvmUnusable)
+    options.onProgress?.(
+      `/dev/kvm is there but KVM does not run a guest here (${kvmUnusable}): software emulation.`,
+    );
   await mkdir(options.logDir, { recursive: true });
   const trials: HostTrial[] = [];
   try {
@@ -110,15 +114,6 @@ function selectHosts(lab: Lab, names: readonly string[], fromDir: string): LabHo
     ]);
   }
   return names.length > 0 ? baked.filter((host) => names.includes(host.name)) : baked;
-}
-
-async function chooseAccel(): Promise<'kvm' | 'tcg'> {
-  try {
-    await access('/dev/kvm', constants.R_OK | constants.W_OK);
-    return 'kvm';
-  } catch {
-    return 'tcg';
-  }
 }
 
 /** One after another (each emulated VM takes a core); with holdOpen, all are kept running to the end. */
