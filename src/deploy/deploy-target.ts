@@ -1,3 +1,4 @@
+import { defaultImagerName } from '../lab/default-imager-name.ts';
 import type { Lab, LabHost } from '../lab/lab-types.ts';
 import { labEndpoint } from '../ssh/lab-ssh.ts';
 import type { SshEndpoint } from '../ssh/ssh-endpoint.ts';
@@ -23,12 +24,6 @@ export interface DeployTarget {
 }
 
 const ROUTER_RECIPE = 'router';
-
-/** pi1 → imager1 (the lab's naming); other names get an `-imager` suffix. */
-export function defaultImagerName(host: string): string {
-  const number = /^[a-z]+(\d+)$/.exec(host)?.[1];
-  return number === undefined ? `${host}-imager` : `imager${number}`;
-}
 
 export function resolveDeployTarget(lab: Lab, host: LabHost): DeployTarget {
   const isRouter = host.recipe === ROUTER_RECIPE;

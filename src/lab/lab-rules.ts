@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { DEFAULT_LAB_FILE } from './default-lab-file.ts';
 import { broadcastAddress, formatIpv4, isInSubnet, networkAddress, parseIpv4, type Cidr } from './ipv4.ts';
-import type { Lab, LabHost } from './lab-types.ts';
+import { defaultImagerName } from './default-imager-name.ts';
+import type { LabHost, LabNetwork, LabParts } from './lab-types.ts';
 import type { Problem } from './problem.ts';
 
 export interface LabRuleContext {
@@ -9,13 +10,16 @@ export interface LabRuleContext {
   readonly recipeExists: (name: string) => boolean;
 }
 
-/** A named cross-field rule over a schema-valid lab; it reports every violation it finds. */
-export type LabRule = (lab: Lab, context: LabRuleContext) => Problem[];
+/**
+ * A named cross-field rule over the well-formed parts of a lab (all of it when the schema passed); it
+ * reports every violation it finds among them and skips what is missing.
+ */
+export type LabRule = (lab: LabParts, context: LabRuleContext) => Problem[];
 
 /** The recipe a host needs when it holds the router's address. */
 const ROUTER_RECIPE = 'router';
 
-export function hostNamesAreUnique(lab: Lab): Problem[] {
+export function hostNamesAreUnique(lab: LabParts): Problem[] {
   return duplicates(lab.hosts, (host) => host.name).map(([host, first]) => ({
     path: `hosts[${host.index}].name`,
     message: `repeats the name of hosts[${first.index}]`,
@@ -24,7 +28,7 @@ export function hostNamesAreUnique(lab: Lab): Problem[] {
   }));
 }
 
-export function macsAreUnique(lab: Lab): Problem[] {
+export function macsAreUnique(lab: LabParts): Problem[] {
   return duplicates(lab.hosts, (host) => host.mac).map(([host, first]) => ({
     path: `hosts[${host.index}].mac`,
     message: `is also the MAC of hosts[${first.index}] (${first.name})`,
@@ -33,7 +37,7 @@ export function macsAreUnique(lab: Lab): Problem[] {
   }));
 }
 
-export function ipsAreUnique(lab: Lab): Problem[] {
+export function ipsAreUnique(lab: LabParts): Problem[] {
   return duplicates(lab.hosts, (host) => host.ip).map(([host, first]) => ({
     path: `hosts[${host.index}].ip`,
     message: `is also the address of hosts[${first.index}] (${first.name})`,
@@ -42,9 +46,11 @@ export function ipsAreUnique(lab: Lab): Problem[] {
   }));
 }
 
-export function routerAddressIsTheRouters(lab: Lab): Problem[] {
+export function routerAddressIsTheRouters(lab: LabParts): Problem[] {
+  const { network } = lab;
+  if (!network) return [];
   return lab.hosts
-    .filter((host) => host.ip === lab.network.router && host.recipe !== ROUTER_RECIPE)
+    .filter((host) => host.ip === network.router && host.recipe !== ROUTER_RECIPE)
     .map((host) => ({
       path: `hosts[${host.index}].ip`,
       message: `is the router's address (network.router) but the host's recipe is not "${ROUTER_RECIPE}"`,
@@ -53,16 +59,19 @@ export function routerAddressIsTheRouters(lab: Lab): Problem[] {
     }));
 }
 
-export function addressesAreInSubnet(lab: Lab): Problem[] {
-  const cidr = subnetOf(lab);
-  return labAddresses(lab).flatMap(({ path: where, address }) => {
-    const message = subnetMismatch(parseIpv4(address) ?? 0, cidr, lab.network.subnet.cidr);
+export function addressesAreInSubnet(lab: LabParts): Problem[] {
+  const { network } = lab;
+  if (!network) return [];
+  const cidr = subnetOf(network);
+  return labAddresses(network, lab.hosts).flatMap(({ path: where, address }) => {
+    const message = subnetMismatch(parseIpv4(address) ?? 0, cidr, network.subnet.cidr);
     if (!message) return [];
     return [{ path: where, message, value: address, fix: `use an address from ${usableRange(cidr)}` }];
   });
 }
 
-export function dhcpRangeIsOrdered(lab: Lab): Problem[] {
+export function dhcpRangeIsOrdered(lab: LabParts): Problem[] {
+  if (!lab.network) return [];
   const { start, end } = lab.network.dhcp;
   if ((parseIpv4(start) ?? 0) <= (parseIpv4(end) ?? 0)) return [];
   return [
@@ -75,7 +84,8 @@ export function dhcpRangeIsOrdered(lab: Lab): Problem[] {
   ];
 }
 
-export function reservationsAreOutsideDhcpRange(lab: Lab): Problem[] {
+export function reservationsAreOutsideDhcpRange(lab: LabParts): Problem[] {
+  if (!lab.network) return [];
   const { start, end } = lab.network.dhcp;
   const low = parseIpv4(start) ?? 0;
   const high = parseIpv4(end) ?? 0;
@@ -96,8 +106,8 @@ export function reservationsAreOutsideDhcpRange(lab: Lab): Problem[] {
     }));
 }
 
-export function interfacesDiffer(lab: Lab): Problem[] {
-  if (lab.network.lan !== lab.network.uplink) return [];
+export function interfacesDiffer(lab: LabParts): Problem[] {
+  if (!lab.network || lab.network.lan !== lab.network.uplink) return [];
   return [
     {
       path: 'network.uplink',
@@ -108,7 +118,7 @@ export function interfacesDiffer(lab: Lab): Problem[] {
   ];
 }
 
-export function recipesExist(lab: Lab, context: LabRuleContext): Problem[] {
+export function recipesExist(lab: LabParts, context: LabRuleContext): Problem[] {
   return lab.hosts.flatMap((host) => {
     if (host.recipe === undefined) return [];
     const file = `recipes/${host.recipe}.yaml`;
@@ -123,7 +133,7 @@ export function recipesExist(lab: Lab, context: LabRuleContext): Problem[] {
   });
 }
 
-export function reservedIpsHaveMacs(lab: Lab): Problem[] {
+export function reservedIpsHaveMacs(lab: LabParts): Problem[] {
   return lab.hosts
     .filter((host) => host.ip !== undefined && host.mac === undefined)
     .map((host) => ({
@@ -134,9 +144,29 @@ export function reservedIpsHaveMacs(lab: Lab): Problem[] {
     }));
 }
 
-export function hostsHaveAPurpose(lab: Lab): Problem[] {
+/** dnsmasq reserves an address for a MAC: a mac alone makes no reservation. */
+export function reservedMacsHaveIps(lab: LabParts): Problem[] {
+  const free = freeAddresses(lab);
   return lab.hosts
-    .filter((host) => host.recipe === undefined && host.ip === undefined)
+    .filter((host) => host.mac !== undefined && host.ip === undefined)
+    .map((host) => {
+      const address = free.next();
+      const ip = address.done
+        ? 'ip: (an address in network.subnet, outside network.dhcp)'
+        : `ip: ${address.value}`;
+      return {
+        path: `hosts[${host.index}].mac`,
+        message: 'has no ip to reserve for it, so no DHCP reservation is made',
+        value: host.mac,
+        fix: `add ${ip}, or remove the ${host.recipe === undefined ? 'host' : 'mac'}`,
+      };
+    });
+}
+
+/** A host with only a mac is reported by reservedMacsHaveIps. */
+export function hostsHaveAPurpose(lab: LabParts): Problem[] {
+  return lab.hosts
+    .filter((host) => host.recipe === undefined && host.ip === undefined && host.mac === undefined)
     .map((host) => ({
       path: `hosts[${host.index}]`,
       message: 'has neither a recipe (an image to bake) nor an address reservation (mac and ip)',
@@ -146,7 +176,7 @@ export function hostsHaveAPurpose(lab: Lab): Problem[] {
 }
 
 /** An imager must never be told to re-image the SD card it runs from. */
-export function imagerDisksDiffer(lab: Lab): Problem[] {
+export function imagerDisksDiffer(lab: LabParts): Problem[] {
   return lab.hosts
     .filter((host) => host.imager && host.imager.disk === host.imager.sdDisk)
     .map((host) => ({
@@ -157,13 +187,56 @@ export function imagerDisksDiffer(lab: Lab): Problem[] {
     }));
 }
 
-export function imagerNamesAreUnique(lab: Lab): Problem[] {
+export function imagerNamesAreUnique(lab: LabParts): Problem[] {
   return duplicates(lab.hosts, (host) => host.imager?.name).map(([host, first]) => ({
     path: `hosts[${host.index}].imager.name`,
     message: `is also the imager of hosts[${first.index}] (${first.name})`,
     value: host.imager?.name,
     fix: 'every host has its own SD-card imager',
   }));
+}
+
+/**
+ * Deploy tells a host from its imager by the name each answers to. Every host with a recipe has an imager
+ * (named by imager.name, else by default); an imager.name counts on any host.
+ */
+export function hostNamesAreNotImagerNames(lab: LabParts): Problem[] {
+  const imagers = lab.hosts.flatMap((owner): ImagerName[] => {
+    if (owner.imager?.name !== undefined) return [{ owner, name: owner.imager.name, explicit: true }];
+    return owner.recipe === undefined
+      ? []
+      : [{ owner, name: defaultImagerName(owner.name), explicit: false }];
+  });
+  return lab.hosts.flatMap((host) => {
+    const imager = imagers.find(({ name }) => name === host.name);
+    if (!imager) return [];
+    const setting = imager.owner === host ? 'its imager.name' : `hosts[${imager.owner.index}].imager.name`;
+    return [
+      {
+        path: `hosts[${host.index}].name`,
+        message: `${describeImagerName(host, imager)}, so deploy could take the one for the other`,
+        value: host.name,
+        fix: imager.explicit ? 'rename the host or the imager' : `rename the host, or set ${setting}`,
+      },
+    ];
+  });
+}
+
+interface ImagerName {
+  readonly owner: LabHost;
+  readonly name: string;
+  readonly explicit: boolean;
+}
+
+function describeImagerName(host: LabHost, { owner, name, explicit }: ImagerName): string {
+  if (owner === host)
+    return explicit
+      ? 'is also its own imager name (imager.name)'
+      : 'is also its own default imager name (a host named <letters><N> has imager<N>)';
+  const whose = `hosts[${owner.index}]`;
+  return explicit
+    ? `is also the imager name of ${whose} (${owner.name})`
+    : `is also the default imager name of ${whose} (${owner.name} → ${name})`;
 }
 
 /** Run in this order; each rule is independent of the others. */
@@ -178,10 +251,16 @@ export const labRules: readonly LabRule[] = [
   interfacesDiffer,
   recipesExist,
   reservedIpsHaveMacs,
+  reservedMacsHaveIps,
   imagerDisksDiffer,
   imagerNamesAreUnique,
+  hostNamesAreNotImagerNames,
   hostsHaveAPurpose,
 ];
+
+export function checkLabRules(lab: LabParts, context: LabRuleContext): Problem[] {
+  return labRules.flatMap((rule) => rule(lab, context));
+}
 
 /** Each later host whose key repeats an earlier one's, paired with that earlier host. */
 function duplicates(
@@ -200,18 +279,18 @@ function duplicates(
   return found;
 }
 
-function subnetOf(lab: Lab): Cidr {
-  const { address, prefix } = lab.network.subnet;
+function subnetOf(network: LabNetwork): Cidr {
+  const { address, prefix } = network.subnet;
   return { address: parseIpv4(address) ?? 0, prefix };
 }
 
-function labAddresses(lab: Lab): { path: string; address: string }[] {
-  const { router, dhcp } = lab.network;
+function labAddresses(network: LabNetwork, hosts: readonly LabHost[]): { path: string; address: string }[] {
+  const { router, dhcp } = network;
   return [
     { path: 'network.router', address: router },
     { path: 'network.dhcp.start', address: dhcp.start },
     { path: 'network.dhcp.end', address: dhcp.end },
-    ...lab.hosts.flatMap((host) => (host.ip ? [{ path: `hosts[${host.index}].ip`, address: host.ip }] : [])),
+    ...hosts.flatMap((host) => (host.ip ? [{ path: `hosts[${host.index}].ip`, address: host.ip }] : [])),
   ];
 }
 
@@ -223,4 +302,22 @@ function subnetMismatch(address: number, cidr: Cidr, subnet: string): string | u
 
 function usableRange(cidr: Cidr): string {
   return `${formatIpv4(networkAddress(cidr) + 1)} to ${formatIpv4(broadcastAddress(cidr) - 1)}`;
+}
+
+/** Addresses to suggest for a reservation, lowest first: usable in the subnet, outside the DHCP range, unused. */
+function* freeAddresses(lab: LabParts): Generator<string, void> {
+  if (!lab.network) return;
+  const { network } = lab;
+  const cidr = subnetOf(network);
+  const taken = new Set([network.router, ...lab.hosts.flatMap((host) => (host.ip ? [host.ip] : []))]);
+  const dhcpStart = parseIpv4(network.dhcp.start) ?? 0;
+  const dhcpEnd = parseIpv4(network.dhcp.end) ?? 0;
+  let address = networkAddress(cidr) + 1;
+  while (address < broadcastAddress(cidr)) {
+    if (dhcpStart <= address && address <= dhcpEnd) address = dhcpEnd + 1;
+    else {
+      if (!taken.has(formatIpv4(address))) yield formatIpv4(address);
+      address++;
+    }
+  }
 }

@@ -17,6 +17,19 @@ export interface Lab {
   readonly hosts: readonly LabHost[];
 }
 
+/**
+ * What the cross-field rules look at: a whole Lab, or the parts of a lab file with field errors that are
+ * well-formed on their own, so that field and cross-field problems are reported in one round.
+ */
+export interface LabParts {
+  /** Absolute path of the lab file. */
+  readonly file: string;
+  /** Absent when the network section has a field error: the rules over it are skipped. */
+  readonly network?: LabNetwork;
+  /** The hosts without field errors; `index` still locates each in the file. */
+  readonly hosts: readonly LabHost[];
+}
+
 export interface LabDeploy {
   readonly parallel: number;
   /** Seconds per waiting step; unset ones take deploy's defaults. */

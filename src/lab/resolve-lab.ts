@@ -1,42 +1,68 @@
 import path from 'node:path';
 import { formatIpv4, parseCidr, prefixMask } from './ipv4.ts';
-import type { LabInput } from './lab-schema.ts';
+import { hostSchema, networkSchema, type LabInput } from './lab-schema.ts';
 import { parseShareTarget } from '../share/share-target.ts';
-import type { ImagerInput, Lab, LabHost, LabShare, LabSsh } from './lab-types.ts';
+import type { ImagerInput, Lab, LabHost, LabNetwork, LabParts, LabShare, LabSsh } from './lab-types.ts';
 import { parseSshDestination } from './ssh-destination.ts';
 
 /** Turns schema-valid input into the resolved Lab; the schema guarantees every value is well-formed. */
 export function resolveLab(input: LabInput, file: string, projectDir: string): Lab {
-  const { network, image, share, ssh, deploy } = input;
-  const cidr = parseCidr(network.subnet);
-  if (!cidr) throw new Error(`resolveLab: subnet ${network.subnet} passed the schema but does not parse`);
+  const { image, share, ssh, deploy } = input;
   return {
     file,
-    network: {
-      subnet: {
-        cidr: network.subnet,
-        address: formatIpv4(cidr.address),
-        prefix: cidr.prefix,
-        netmask: formatIpv4(prefixMask(cidr.prefix)),
-      },
-      router: network.router,
-      dhcp: { ...network.dhcp },
-      lan: network.lan,
-      uplink: network.uplink,
-    },
+    network: resolveNetwork(input.network),
     image: { clean: path.resolve(projectDir, image.clean), placeholder: image.placeholder },
     ...(share ? { share: resolveShare(share, projectDir) } : {}),
     ssh: resolveSsh(ssh),
     deploy: { parallel: deploy?.parallel ?? 3, timeouts: { ...(deploy?.timeouts ?? {}) } },
-    hosts: input.hosts.map((host, index): LabHost => ({
-      name: host.name,
-      ...(host.recipe === undefined ? {} : { recipe: host.recipe }),
-      ...(host.mac === undefined ? {} : { mac: host.mac.toLowerCase() }),
-      ...(host.ip === undefined ? {} : { ip: host.ip }),
-      index,
-      ...(host.ssh === undefined ? {} : { ssh: { ...host.ssh } }),
-      ...(host.imager === undefined ? {} : { imager: resolveImager(host.imager) }),
-    })),
+    hosts: input.hosts.map(resolveHost),
+  };
+}
+
+/**
+ * The parts of a lab file that pass their own schema although the whole does not: the network section
+ * and each host on its own. A part with a field error is left out, so no rule reports a consequence of it.
+ */
+export function resolveWellFormedParts(input: unknown, file: string): LabParts {
+  const sections: Partial<Record<string, unknown>> = typeof input === 'object' && input !== null ? input : {};
+  const network = networkSchema.safeParse(sections.network);
+  const hosts: readonly unknown[] = Array.isArray(sections.hosts) ? sections.hosts : [];
+  return {
+    file,
+    ...(network.success ? { network: resolveNetwork(network.data) } : {}),
+    hosts: hosts.flatMap((host, index) => {
+      const parsed = hostSchema.safeParse(host);
+      return parsed.success ? [resolveHost(parsed.data, index)] : [];
+    }),
+  };
+}
+
+function resolveNetwork(network: LabInput['network']): LabNetwork {
+  const cidr = parseCidr(network.subnet);
+  if (!cidr) throw new Error(`resolveLab: subnet ${network.subnet} passed the schema but does not parse`);
+  return {
+    subnet: {
+      cidr: network.subnet,
+      address: formatIpv4(cidr.address),
+      prefix: cidr.prefix,
+      netmask: formatIpv4(prefixMask(cidr.prefix)),
+    },
+    router: network.router,
+    dhcp: { ...network.dhcp },
+    lan: network.lan,
+    uplink: network.uplink,
+  };
+}
+
+function resolveHost(host: LabInput['hosts'][number], index: number): LabHost {
+  return {
+    name: host.name,
+    ...(host.recipe === undefined ? {} : { recipe: host.recipe }),
+    ...(host.mac === undefined ? {} : { mac: host.mac.toLowerCase() }),
+    ...(host.ip === undefined ? {} : { ip: host.ip }),
+    index,
+    ...(host.ssh === undefined ? {} : { ssh: { ...host.ssh } }),
+    ...(host.imager === undefined ? {} : { imager: resolveImager(host.imager) }),
   };
 }
 

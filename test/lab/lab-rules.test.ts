@@ -1,4 +1,5 @@
 import test from 'ava';
+import { defaultImagerName } from '../../src/lab/default-imager-name.ts';
 import { labRules } from '../../src/lab/lab-rules.ts';
 import { editedSample, hostAt, parseText, problemsOf, type LabData } from './lab-fixture.ts';
 
@@ -154,7 +155,18 @@ rejects('recipesExist: the lab file is not a recipe', (lab) => (hostAt(lab, 2).r
 rejects('reservedIpsHaveMacs', (lab) => delete hostAt(lab, 4).mac, [
   `${F}: hosts[4].ip: has no mac to reserve it for (dnsmasq reserves addresses by MAC) (got "192.168.87.2") — add mac: "xx:xx:xx:xx:xx:xx" (the host's Ethernet MAC, \`ip link\` shows it)`,
 ]);
-rejects('hostsHaveAPurpose', (lab) => lab.hosts.push({ name: 'spare', mac: 'd8:3a:dd:00:00:09' }), [
+rejects(
+  'reservedMacsHaveIps: a mac without an ip, with a free address outside the DHCP range as the fix',
+  (lab) => {
+    delete hostAt(lab, 1).ip;
+    lab.hosts.push({ name: 'spare', mac: 'd8:3a:dd:00:00:09' });
+  },
+  [
+    `${F}: hosts[1].mac: has no ip to reserve for it, so no DHCP reservation is made (got "d8:3a:dd:f7:78:e0") — add ip: 192.168.87.3, or remove the mac`,
+    `${F}: hosts[5].mac: has no ip to reserve for it, so no DHCP reservation is made (got "d8:3a:dd:00:00:09") — add ip: 192.168.87.4, or remove the host`,
+  ],
+);
+rejects('hostsHaveAPurpose', (lab) => lab.hosts.push({ name: 'spare' }), [
   `${F}: hosts[5]: has neither a recipe (an image to bake) nor an address reservation (mac and ip) (got "spare") — add recipe:, or mac: and ip:, or remove the host`,
 ]);
 
@@ -172,6 +184,72 @@ rejects(
   ],
 );
 
+rejects(
+  "hostNamesAreNotImagerNames: another host's imager.name",
+  (lab) => (hostAt(lab, 2).imager = { name: 'data1' }),
+  [
+    `${F}: hosts[4].name: is also the imager name of hosts[2] (pi2), so deploy could take the one for the other (got "data1") — rename the host or the imager`,
+  ],
+);
+rejects(
+  "hostNamesAreNotImagerNames: the host's own imager.name",
+  (lab) => (hostAt(lab, 1).imager = { name: 'pi1' }),
+  [
+    `${F}: hosts[1].name: is also its own imager name (imager.name), so deploy could take the one for the other (got "pi1") — rename the host or the imager`,
+  ],
+);
+rejects(
+  "hostNamesAreNotImagerNames: another host's default imager name",
+  (lab) => (hostAt(lab, 4).name = 'imager1'),
+  [
+    `${F}: hosts[4].name: is also the default imager name of hosts[1] (pi1 → imager1), so deploy could take the one for the other (got "imager1") — rename the host, or set hosts[1].imager.name`,
+  ],
+);
+rejects(
+  'hostNamesAreNotImagerNames: the default imager name of a name without a number',
+  (lab) => {
+    hostAt(lab, 0).name = 'gateway';
+    lab.hosts.push({ name: 'gateway-imager', mac: 'd8:3a:dd:00:00:09', ip: '192.168.87.3' });
+  },
+  [
+    `${F}: hosts[5].name: is also the default imager name of hosts[0] (gateway → gateway-imager), so deploy could take the one for the other (got "gateway-imager") — rename the host, or set hosts[0].imager.name`,
+  ],
+);
+rejects(
+  "hostNamesAreNotImagerNames: the host's own default imager name",
+  (lab) => (hostAt(lab, 3).name = 'imager3'),
+  [
+    `${F}: hosts[3].name: is also its own default imager name (a host named <letters><N> has imager<N>), so deploy could take the one for the other (got "imager3") — rename the host, or set its imager.name`,
+  ],
+);
+test('hostNamesAreNotImagerNames: an imager.name frees the default, and a host without a recipe has no imager', (t) => {
+  t.notThrows(() =>
+    parseText(
+      editedSample((lab) => {
+        hostAt(lab, 1).imager = { name: 'sd1' };
+        hostAt(lab, 4).name = 'imager1';
+      }),
+    ),
+  );
+  t.notThrows(() =>
+    parseText(
+      editedSample((lab) => {
+        hostAt(lab, 4).name = 'data7';
+        lab.hosts.push({ name: 'imager7', mac: 'd8:3a:dd:00:00:09', ip: '192.168.87.3' });
+      }),
+    ),
+  );
+});
+test('default imager names: pi1 → imager1; a name without a number gets -imager', (t) => {
+  t.deepEqual(['pi1', 'pi12', 'node3', 'router', 'gateway-1'].map(defaultImagerName), [
+    'imager1',
+    'imager12',
+    'imager3',
+    'router-imager',
+    'gateway-1-imager',
+  ]);
+});
+
 test('the cross-field rules are named and listed', (t) => {
   t.deepEqual(
     labRules.map((rule) => rule.name),
@@ -186,8 +264,10 @@ test('the cross-field rules are named and listed', (t) => {
       'interfacesDiffer',
       'recipesExist',
       'reservedIpsHaveMacs',
+      'reservedMacsHaveIps',
       'imagerDisksDiffer',
       'imagerNamesAreUnique',
+      'hostNamesAreNotImagerNames',
       'hostsHaveAPurpose',
     ],
   );

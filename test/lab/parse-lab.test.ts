@@ -103,6 +103,46 @@ test('every cross-field problem is reported at once', (t) => {
   t.regex(details[2] ?? '', /network\.uplink: is the same interface as network\.lan \(got "eth0"\)/);
 });
 
+test('field problems do not hide cross-field ones: the rules run over the well-formed hosts', (t) => {
+  const error = t.throws(
+    () =>
+      parseText(
+        editedSample((lab) => {
+          hostAt(lab, 0).name = 'Pi0';
+          hostAt(lab, 1).name = 'node_1';
+          hostAt(lab, 3).name = 'node_1';
+          hostAt(lab, 2).ip = '192.168.86.102';
+        }),
+      ),
+    { instanceOf: UserError },
+  );
+  t.is(error.message, 'recipes/lab.yaml is not a valid lab file (4 problems):');
+  // hosts[1] and hosts[3] repeat a name, but an invalid one: that is not reported twice over.
+  t.deepEqual(error.details, [
+    'recipes/lab.yaml: hosts[0].name: is not a valid hostname (an RFC 1123 label): hostnames are lowercase (got "Pi0") — write "pi0"',
+    'recipes/lab.yaml: hosts[1].name: is not a valid hostname (an RFC 1123 label): 1-63 characters a-z, 0-9 and "-", not starting or ending with "-" (got "node_1") — write e.g. "node-1"',
+    'recipes/lab.yaml: hosts[3].name: is not a valid hostname (an RFC 1123 label): 1-63 characters a-z, 0-9 and "-", not starting or ending with "-" (got "node_1") — write e.g. "node-1"',
+    'recipes/lab.yaml: hosts[2].ip: is outside the subnet 192.168.87.0/24 (got "192.168.86.102") — use an address from 192.168.87.1 to 192.168.87.254',
+  ]);
+});
+
+test('a network section with a field error is left out of the cross-field rules, the hosts are not', (t) => {
+  const details = problemsOf(
+    t,
+    editedSample((lab) => {
+      lab.network.subnet = '192.168.87.0';
+      hostAt(lab, 2).ip = '10.0.0.2';
+      hostAt(lab, 3).name = 'pi1';
+      delete hostAt(lab, 4).ip;
+    }),
+  );
+  t.deepEqual(details, [
+    'recipes/lab.yaml: network.subnet: is not a subnet in CIDR notation (got "192.168.87.0") — write address/prefix, e.g. "192.168.87.0/24"',
+    'recipes/lab.yaml: hosts[3].name: repeats the name of hosts[1] (got "pi1") — give every host its own name',
+    'recipes/lab.yaml: hosts[4].mac: has no ip to reserve for it, so no DHCP reservation is made (got "1c:69:7a:a2:6f:89") — add ip: (an address in network.subnet, outside network.dhcp), or remove the host',
+  ]);
+});
+
 test('an unknown key is reported with the key it probably meant', (t) => {
   const details = problemsOf(
     t,
