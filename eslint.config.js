@@ -14,4 +14,6 @@ export default tseslint.config(
       '@typescript-eslint/no-confusing-void-expression': 'off',
     },
   },
+  // Plain JavaScript loaded before tsx (no types to check against).
+  { files: ['**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
 );

@@ -25,7 +25,11 @@ export class ToolError extends Error {
 /** Raised when the user interrupts (SIGINT/SIGTERM) so every `finally` can release what it holds. */
 export class InterruptedError extends Error {
   override readonly name = 'InterruptedError';
-  constructor(signal: string) {
+  constructor(
+    readonly signal: string,
+    /** What the command left as it was, for the user; set by the command that was interrupted. */
+    readonly leftAsItWas?: string,
+  ) {
     super(`interrupted by ${signal}`);
   }
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { runBake } from '../bake/run-bake.ts';
 import { loadLab } from '../lab/load-lab.ts';
+import { jsonOutput } from './json-output.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
@@ -15,6 +16,9 @@ Bakes a Clonezilla image per host (default: every host with a recipe) from the c
   --out DIR     output directory (default images/)
   --dry-run     show what would change per host; write nothing
   --json        print a machine-readable result on stdout`;
+
+const BAKE_LEFT_AS_IT_WAS =
+  'every host keeps the image it had (a host reported baked above was swapped in whole); no temporary files or lock are left. Run the bake again to finish.';
 
 /** Images are reproducible: FAT and ext4 entries carry this time unless SOURCE_DATE_EPOCH says otherwise. */
 const DEFAULT_PINNED_TIME = 1704067200;
@@ -31,22 +35,23 @@ export async function bakeCommand(argv: readonly string[], projectDir: string): 
     });
     const live = !values.json && process.stderr.isTTY ? liveReporter(process.stderr) : undefined;
     const reporter = values.json ? SILENT_REPORTER : (live ?? lineReporter(process.stderr));
-    const result = await runInterruptibly(() =>
-      runBake({
-        lab,
-        projectDir,
-        hosts: positionals,
-        cleanDir: path.resolve(values.clean ?? lab.image.clean),
-        outDir: path.resolve(values.out ?? path.join(projectDir, 'images')),
-        dryRun: values['dry-run'] ?? false,
-        reporter,
-        pinnedTime: Number(process.env.SOURCE_DATE_EPOCH ?? DEFAULT_PINNED_TIME),
-      }),
-    );
-    live?.close();
+    const result = await runInterruptibly(
+      () =>
+        runBake({
+          lab,
+          projectDir,
+          hosts: positionals,
+          cleanDir: path.resolve(values.clean ?? lab.image.clean),
+          outDir: path.resolve(values.out ?? path.join(projectDir, 'images')),
+          dryRun: values['dry-run'] ?? false,
+          reporter,
+          pinnedTime: Number(process.env.SOURCE_DATE_EPOCH ?? DEFAULT_PINNED_TIME),
+        }),
+      BAKE_LEFT_AS_IT_WAS,
+    ).finally(() => live?.close());
     if (values.json) {
       process.stdout.write(
-        `${JSON.stringify({ ok: result.ok, dryRun: values['dry-run'] ?? false, hosts: result.outcomes }, null, 2)}\n`,
+        jsonOutput({ ok: result.ok, dryRun: values['dry-run'] ?? false, hosts: result.outcomes }),
       );
     } else {
       process.stdout.write(`\n${summaryTable(result.outcomes)}\n`);

@@ -3,6 +3,7 @@ import { runBootTest, type BootTestResult } from '../boot-test/run-boot-test.ts'
 import { interruptedSignal } from '../exec/run-command.ts';
 import { UserError } from '../errors.ts';
 import { loadLab } from '../lab/load-lab.ts';
+import { jsonOutput } from './json-output.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
@@ -41,18 +42,20 @@ export async function bootTestCommand(argv: readonly string[], projectDir: strin
     const lab = await loadLab(path.resolve(values.lab ?? path.join(projectDir, 'recipes/lab.yaml')), {
       projectDir,
     });
-    const result = await runInterruptibly(() =>
-      runBootTest({
-        lab,
-        hosts: positionals,
-        fromDir: path.resolve(values.from ?? path.join(projectDir, 'images')),
-        logDir: path.resolve(values.logs ?? path.join(projectDir, 'logs/boot-test')),
-        disks: parseDiskOptions(values.disk ?? []),
-        onProgress: (line) => process.stderr.write(`${line}\n`),
-        ...(values.keep ? { holdOpen: holdUntilInterrupted } : {}),
-      }),
+    const result = await runInterruptibly(
+      () =>
+        runBootTest({
+          lab,
+          hosts: positionals,
+          fromDir: path.resolve(values.from ?? path.join(projectDir, 'images')),
+          logDir: path.resolve(values.logs ?? path.join(projectDir, 'logs/boot-test')),
+          disks: parseDiskOptions(values.disk ?? []),
+          onProgress: (line) => process.stderr.write(`${line}\n`),
+          ...(values.keep ? { holdOpen: holdUntilInterrupted } : {}),
+        }),
+      'the VMs are stopped and their disks removed; images/ is only ever read.',
     );
-    process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : renderBootTestReport(result));
+    process.stdout.write(values.json ? jsonOutput(result) : renderBootTestReport(result));
     return result.ok ? EXIT_OK : EXIT_FAILED;
   } catch (error) {
     return reportFatal(error);

@@ -19,6 +19,7 @@ import { readHostOnShare } from '../share/read-share-state.ts';
 import { sshSettings } from '../ssh/lab-ssh.ts';
 import { describeEndpoint } from '../ssh/ssh-endpoint.ts';
 import { describeDeployOutcome, deployLineReporter, deployLiveReporter } from './deploy-view.ts';
+import { jsonOutput } from './json-output.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
 
@@ -34,6 +35,9 @@ come back as itself running the new version. Nodes go a few at a time, the route
   --json           print a machine-readable result on stdout`;
 
 const VERSION = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9a-f]{12}$/;
+
+const DEPLOY_LEFT_AS_IT_WAS =
+  'a host not yet sent to its imager runs as it did; one already in its imager stays there; a restore already started goes on on the imager by itself (its SSD is not bootable until it ends). Deploy again: it follows a running restore or checks a finished one.';
 
 export async function deployCommand(argv: readonly string[], projectDir: string): Promise<number> {
   try {
@@ -64,10 +68,10 @@ export async function deployCommand(argv: readonly string[], projectDir: string)
     if (!values.yes) await confirm(targets, lab, values.version);
     const live = !values.json && process.stderr.isTTY ? deployLiveReporter(process.stderr) : undefined;
     const reporter = values.json ? SILENT_DEPLOY_REPORTER : (live ?? deployLineReporter(process.stderr));
-    const outcomes = await runInterruptibly(() =>
-      deployHosts(targets, settings, reporter, lab.deploy.parallel),
-    );
-    live?.close();
+    const outcomes = await runInterruptibly(
+      () => deployHosts(targets, settings, reporter, lab.deploy.parallel),
+      DEPLOY_LEFT_AS_IT_WAS,
+    ).finally(() => live?.close());
     printOutcomes(outcomes, values.json ?? false);
     return outcomes.every((o) => o.status === 'deployed') ? EXIT_OK : EXIT_FAILED;
   } catch (error) {
@@ -102,7 +106,7 @@ function printDryRun(targets: readonly DeployTarget[], settings: DeploySettings,
     commands: dryRunCommands(target, settings),
   }));
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ok: true, dryRun: true, hosts: outcomes }, null, 2)}\n`);
+    process.stdout.write(jsonOutput({ ok: true, dryRun: true, hosts: outcomes }));
   } else {
     for (const outcome of outcomes)
       process.stdout.write(
@@ -162,7 +166,7 @@ async function currentVersions(lab: Lab, targets: readonly DeployTarget[], versi
 function printOutcomes(outcomes: readonly DeployOutcome[], json: boolean): void {
   if (json) {
     const ok = outcomes.every((o) => o.status === 'deployed');
-    process.stdout.write(`${JSON.stringify({ ok, dryRun: false, hosts: outcomes }, null, 2)}\n`);
+    process.stdout.write(jsonOutput({ ok, dryRun: false, hosts: outcomes }));
     return;
   }
   process.stdout.write(`\n${outcomes.map(describeDeployOutcome).join('\n')}\n`);

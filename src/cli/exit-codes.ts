@@ -5,10 +5,16 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERRUPTED = 130;
 
+const SHOW_CURSOR = '\u001B[?25h';
+
 /** The single place that turns an error into a message and an exit status. */
 export function reportFatal(error: unknown): number {
   if (error instanceof InterruptedError) {
-    process.stderr.write(`\nInterrupted: nothing was left half-written; earlier images are intact.\n`);
+    // A live view hides the cursor while it redraws; a terminal must never be left without one.
+    if (process.stderr.isTTY) process.stderr.write(SHOW_CURSOR);
+    process.stderr.write(
+      `\nInterrupted (${error.signal}): ${error.leftAsItWas ?? 'nothing was left half-written.'}\n`,
+    );
     return EXIT_INTERRUPTED;
   }
   process.stderr.write(`error: ${describeError(error)}\n`);

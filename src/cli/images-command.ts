@@ -1,24 +1,30 @@
-import { stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readManifest } from '../bake/manifest.ts';
+import { acquireOutputLock } from '../bake/output-directory.ts';
 import { describeError, UserError } from '../errors.ts';
 import { loadLab } from '../lab/load-lab.ts';
 import { openShare } from '../share/open-share.ts';
 import { readHostsOnShare } from '../share/read-share-state.ts';
 import { describeShareTarget, type ShareTarget } from '../share/share-target.ts';
 import type { LabReach } from '../ssh/lab-ssh.ts';
+import { jsonOutput } from './json-output.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
 import { formatBytes, formatTable } from '../format-units.ts';
 import { runInterruptibly } from './interrupts.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
 import { resolveShareOption } from './share-options.ts';
 
-export const IMAGES_USAGE = `Usage: npm run images -- [--lab FILE] [--from DIR] [--share TARGET] [--local] [--json]
+export const IMAGES_USAGE = `Usage: npm run images -- [--lab FILE] [--from DIR] [--share TARGET] [--local] [--remove-leftovers] [--json]
 
 Lists each host's baked image (local) and its versions on the share, with dates and which is current.
-  --from DIR      baked images (default images/)
-  --share TARGET  a directory, or sftp://[user@]host[:port]/path (default: the lab's share.target)
-  --local         list the local images only`;
+A baked image whose host is no longer in the lab (or has no recipe) is listed as "left the lab".
+  --from DIR            baked images (default images/)
+  --share TARGET        a directory, or sftp://[user@]host[:port]/path (default: the lab's share.target)
+  --local               list the local images only
+  --remove-leftovers    remove the local images of hosts that left the lab (never done otherwise)`;
+
+const LEFT_THE_LAB = 'left the lab';
 
 interface ImageRow {
   readonly host: string;
@@ -26,8 +32,8 @@ interface ImageRow {
   readonly version: string;
   readonly date?: string;
   readonly bytes?: number;
-  /** local: the baked image; share: whether imagers restore this version now. */
-  readonly state: 'baked' | 'current' | '';
+  /** local: the baked image, or one whose host left the lab; share: whether imagers restore this version now. */
+  readonly state: 'baked' | typeof LEFT_THE_LAB | 'removed' | 'current' | '';
 }
 
 export async function imagesCommand(argv: readonly string[], projectDir: string): Promise<number> {
@@ -45,13 +51,16 @@ export async function imagesCommand(argv: readonly string[], projectDir: string)
     const hosts = lab.hosts.filter((host) => host.recipe !== undefined).map((host) => host.name);
     const fromDir = path.resolve(values.from ?? path.join(projectDir, 'images'));
     const rows: ImageRow[] = await localRows(fromDir, hosts);
+    if (values['remove-leftovers']) rows.splice(0, rows.length, ...(await removeLeftovers(fromDir, rows)));
     let shareError: string | undefined;
     let shareName: string | undefined;
     if (!values.local && (values.share !== undefined || lab.share)) {
       const target = resolveShareOption(values.share, lab, 'images');
       shareName = describeShareTarget(target, lab.ssh.user);
       try {
-        rows.push(...(await runInterruptibly(() => shareRows(target, lab, hosts))));
+        rows.push(
+          ...(await runInterruptibly(() => shareRows(target, lab, hosts), 'nothing is changed by listing.')),
+        );
       } catch (error) {
         if (!(error instanceof UserError)) throw error;
         shareError = describeError(error);
@@ -60,7 +69,7 @@ export async function imagesCommand(argv: readonly string[], projectDir: string)
     rows.sort((a, b) => a.host.localeCompare(b.host) || a.where.localeCompare(b.where));
     if (values.json) {
       process.stdout.write(
-        `${JSON.stringify({ share: shareName ?? null, shareError: shareError ?? null, images: rows }, null, 2)}\n`,
+        jsonOutput({ share: shareName ?? null, shareError: shareError ?? null, images: rows }),
       );
     } else {
       process.stdout.write(
@@ -85,23 +94,44 @@ export async function imagesCommand(argv: readonly string[], projectDir: string)
   }
 }
 
+/** Every baked host image under fromDir (a directory named after its host, holding a manifest). */
 async function localRows(fromDir: string, hosts: readonly string[]): Promise<ImageRow[]> {
   const rows: ImageRow[] = [];
-  for (const host of hosts) {
-    const dir = path.join(fromDir, host);
+  const names = (await readdir(fromDir, { withFileTypes: true }).catch(() => []))
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => entry.name)
+    .sort();
+  for (const name of names) {
+    const dir = path.join(fromDir, name);
     const manifest = await readManifest(dir);
-    if (!manifest) continue;
+    if (manifest?.host !== name) continue;
     const info = await stat(dir);
     rows.push({
-      host,
+      host: name,
       where: 'local',
       version: manifest.version,
       date: info.mtime.toISOString(),
       bytes: Object.values(manifest.files).reduce((sum, file) => sum + file.size, 0),
-      state: 'baked',
+      state: hosts.includes(name) ? 'baked' : LEFT_THE_LAB,
     });
   }
   return rows;
+}
+
+/** Under the bake's lock, so that no bake is writing there meanwhile. */
+async function removeLeftovers(fromDir: string, rows: readonly ImageRow[]): Promise<ImageRow[]> {
+  const leftovers = rows.filter((row) => row.state === LEFT_THE_LAB);
+  if (leftovers.length === 0) return [...rows];
+  const release = await acquireOutputLock(fromDir);
+  try {
+    for (const row of leftovers) {
+      await rm(path.join(fromDir, row.host), { recursive: true, force: true });
+      process.stderr.write(`removed ${path.join(fromDir, row.host)} (${row.host} left the lab)\n`);
+    }
+  } finally {
+    await release();
+  }
+  return rows.map((row) => (row.state === LEFT_THE_LAB ? { ...row, state: 'removed' } : row));
 }
 
 async function shareRows(target: ShareTarget, lab: LabReach, hosts: readonly string[]): Promise<ImageRow[]> {
@@ -134,6 +164,7 @@ function parseImagesArgs(argv: readonly string[]) {
       from: { type: 'string' },
       share: { type: 'string' },
       local: { type: 'boolean' },
+      'remove-leftovers': { type: 'boolean' },
       json: { type: 'boolean' },
     },
     IMAGES_USAGE,

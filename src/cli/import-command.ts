@@ -23,12 +23,15 @@ export async function importCommand(argv: readonly string[], projectDir: string)
     const name = values.name ?? 'pi-img';
     if (!/^[\w.-]+$/.test(name))
       throw new UserError(`--name ${name}: use letters, digits, '.', '_' and '-' only.`);
-    const target = await runInterruptibly(() =>
-      importDisk({
-        diskFile: path.resolve(diskFile),
-        name,
-        outDir: path.resolve(values.out ?? path.join(projectDir, 'images')),
-      }),
+    const target = await runInterruptibly(
+      () =>
+        importDisk({
+          diskFile: path.resolve(diskFile),
+          name,
+          outDir: path.resolve(values.out ?? path.join(projectDir, 'images')),
+          onProgress: (line) => process.stderr.write(`import: ${line}\n`),
+        }),
+      'no clean image was written; the partial one is removed.',
     );
     process.stdout.write(`Imported ${diskFile} as ${target}\n`);
     return EXIT_OK;

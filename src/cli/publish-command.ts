@@ -7,6 +7,7 @@ import { publishImages } from '../publish/publish-images.ts';
 import { SILENT_PUBLISH_REPORTER } from '../publish/publish-events.ts';
 import { readLocalImages } from '../publish/read-local-images.ts';
 import { openShare } from '../share/open-share.ts';
+import { jsonOutput } from './json-output.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
@@ -23,6 +24,9 @@ there and makes each one its host's current version; earlier versions stay for r
   --to TARGET   a directory, or sftp://[user@]host[:port]/path (default: the lab's share.target)
   --keep N      versions kept per host (default: the lab's share.keep, else 3)
   --json        print a machine-readable result on stdout`;
+
+const PUBLISH_LEFT_AS_IT_WAS =
+  "each host's current version on the share is the one it had, or the new one if it was reported published above; partial uploads are removed on the next publish. Publish again to finish.";
 
 export async function publishCommand(argv: readonly string[], projectDir: string): Promise<number> {
   try {
@@ -48,11 +52,17 @@ export async function publishCommand(argv: readonly string[], projectDir: string
       } finally {
         await share.close();
       }
-    });
-    live?.close();
+    }, PUBLISH_LEFT_AS_IT_WAS).finally(() => live?.close());
     if (values.json) {
       process.stdout.write(
-        `${JSON.stringify({ ok: result.ok, bytesSent: result.bytesSent, leftoversRemoved: result.leftoversRemoved, hosts: result.outcomes, transfers: result.transfers, pruned: result.pruned }, null, 2)}\n`,
+        jsonOutput({
+          ok: result.ok,
+          bytesSent: result.bytesSent,
+          leftoversRemoved: result.leftoversRemoved,
+          hosts: result.outcomes,
+          transfers: result.transfers,
+          pruned: result.pruned,
+        }),
       );
     } else {
       process.stdout.write(`\n${publishSummary(result.outcomes)}\n`);

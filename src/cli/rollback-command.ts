@@ -4,6 +4,7 @@ import { loadLab } from '../lab/load-lab.ts';
 import { selectRecipeHosts } from '../lab/select-hosts.ts';
 import { rollbackHost } from '../publish/rollback-host.ts';
 import { openShare } from '../share/open-share.ts';
+import { jsonOutput } from './json-output.ts';
 import { EXIT_OK, reportFatal } from './exit-codes.ts';
 import { runInterruptibly } from './interrupts.ts';
 import { parseCliArgs } from './parse-cli-args.ts';
@@ -37,8 +38,8 @@ export async function rollbackCommand(argv: readonly string[], projectDir: strin
       } finally {
         await share.close();
       }
-    });
-    if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    }, "the host's current version is the one it had (a rollback is one rename on the share).");
+    if (values.json) process.stdout.write(jsonOutput(result));
     else if (result.unchanged) process.stdout.write(`${result.host}: ${result.to} is current already.\n`);
     else process.stdout.write(`${result.host}: ${result.from ?? '(none)'} → ${result.to} is now current.\n`);
     return EXIT_OK;

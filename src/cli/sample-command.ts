@@ -25,7 +25,10 @@ export async function sampleCommand(argv: readonly string[], projectDir: string)
       process.stderr.write(
         `No clean image at ${clean}: building the sample one (Debian 12 shaped like Raspberry Pi OS Lite after Imager, firstrun.sh form; a few minutes the first time, cached after)…\n`,
       );
-      await runInterruptibly(() => importSampleCleanImage(clean, path.join(projectDir, 'images')));
+      await runInterruptibly(
+        () => importSampleCleanImage(clean, path.join(projectDir, 'images')),
+        'no sample clean image was installed; npm run sample starts again (a finished Debian build stays cached).',
+      );
       process.stderr.write(
         `Sample clean image ready at ${clean}; its SSH key is in images/${SAMPLE_KEY_DIR}. To use a real one, see README "Use your own clean image".\n\n`,
       );

@@ -141,9 +141,25 @@ interface FailedLike {
   readonly stderr?: unknown;
   readonly originalMessage?: string;
   readonly code?: string;
+  readonly timedOut?: boolean;
+  readonly isCanceled?: boolean;
 }
 
-function toolError(rendered: string, result: FailedLike): ToolError {
+/**
+ * Ctrl-C in a terminal (or a SIGTERM to the process group) reaches every child tool at once, maybe
+ * before this process's own handler runs: a tool that died of it was interrupted, it did not fail.
+ */
+const INTERRUPTING_SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
+
+/** `stoppedByCaller`: killed on purpose by the code that started it (a pipeline stopping its other stages). */
+function toolError(
+  rendered: string,
+  result: FailedLike,
+  stoppedByCaller = false,
+): ToolError | InterruptedError {
+  const killedFromOutside = !result.timedOut && !result.isCanceled && !stoppedByCaller;
+  if (result.signal && INTERRUPTING_SIGNALS.has(result.signal) && killedFromOutside)
+    return new InterruptedError(interruptedBy ?? result.signal);
   const status = result.signal
     ? `killed by ${result.signal}`
     : result.code === 'ENOENT'
@@ -225,11 +241,16 @@ export function spawnStreaming(
       stdout: 'pipe',
     }),
   );
+  let stoppedByCaller = false;
   const done = child.then((result) => {
-    if (result.failed) throw toolError(formatCommand(cmd), result);
+    if (result.failed) throw toolError(formatCommand(cmd), result, stoppedByCaller);
     return typeof result.stderr === 'string' ? result.stderr : '';
   });
   // With stdin ignored, a closed stand-in keeps the type simple for callers that never write.
   const stdin = child.stdin ?? new PassThrough().end();
-  return { stdin, stdout: child.stdout, done, kill: () => child.kill() };
+  const kill = (): void => {
+    stoppedByCaller = true;
+    child.kill();
+  };
+  return { stdin, stdout: child.stdout, done, kill };
 }

@@ -20,6 +20,8 @@ export async function writeBootFilesystem(
   clusterSectors?: number,
 ): Promise<void> {
   const { startSector, sizeSectors } = layout.boot;
+  // What mkfs.fat picks for a FAT32 of this size on its own (512-byte clusters up to 260 MB, then 4 KiB).
+  const clusters = clusterSectors ?? (sizeSectors * SECTOR_BYTES <= 260 * 1000 * 1000 ? 1 : 8);
   // --invariant pins the label entry's time, and also the volume id, which is patched afterwards.
   await runCommand(
     command('mkfs.fat', [
@@ -28,7 +30,8 @@ export async function writeBootFilesystem(
       '-n',
       'bootfs',
       '--invariant',
-      ...(clusterSectors ? ['-s', String(clusterSectors)] : []),
+      '-s',
+      String(clusters),
       '-h',
       String(startSector),
       `--offset=${startSector}`,
