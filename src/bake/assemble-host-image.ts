@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PartitionImage } from '../clonezilla/read-image.ts';
+import { restoreProblems } from '../clonezilla/check-restorable.ts';
+import { type PartitionImage, readClonezillaImage } from '../clonezilla/read-image.ts';
 import type { CleanImageFacts, FileEdit, HostPlan } from './bake-types.ts';
 import type { BuiltPartition } from './build-partitions.ts';
 import {
@@ -73,6 +74,11 @@ export async function assembleHostImage(
       files,
     };
     await writeFile(path.join(staging, MANIFEST_FILE), renderManifest(manifest));
+    const problems = await restoreProblems(await readClonezillaImage(staging));
+    if (problems.length > 0)
+      throw new Error(
+        `the image assembled for ${plan.host} would not restore, so its previous image is kept: ${problems.join(' ')}`,
+      );
     await swapIntoPlace(outDir, plan.host, staging);
     return manifest;
   } catch (error) {

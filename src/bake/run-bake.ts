@@ -1,13 +1,14 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describeError, InterruptedError } from '../errors.ts';
+import { describeError, InterruptedError, UserError } from '../errors.ts';
 import { interruptionSignal } from '../exec/run-command.ts';
 import { readClonezillaImage } from '../clonezilla/read-image.ts';
 import type { Lab } from '../lab/lab-types.ts';
 import { selectRecipeHosts } from '../lab/select-hosts.ts';
 import { MemberStore } from '../pack/member-store.ts';
 import { BAKE_TOOLS, readToolVersions, verifyHostTools } from '../tools/host-tools.ts';
+import { assertRestorable } from '../clonezilla/check-restorable.ts';
 import { assembleHostImage } from './assemble-host-image.ts';
 import { loadBakeCache, saveBakeCache } from './bake-cache.ts';
 import type { BakeReporter, HostOutcome } from './bake-events.ts';
@@ -25,7 +26,8 @@ import { acquireOutputLock, recoverInterruptedBakes } from './output-directory.t
 import { planHost } from './plan-host.ts';
 import { prepareHostInputs } from './prepare-host-inputs.ts';
 import { readCleanFacts } from './read-clean-facts.ts';
-import { Workspace } from './workspace.ts';
+import { isOutOfSpace, outOfSpaceError } from './out-of-space.ts';
+import { DamagedCleanImage, Workspace } from './workspace.ts';
 import { createLimiter, mapBounded } from './run-bounded.ts';
 
 /**
@@ -60,6 +62,10 @@ export async function runBake(options: BakeOptions): Promise<BakeResult> {
   const tools = await readToolVersions();
   const hostInputs = await prepareHostInputs(options.lab, hosts, options.projectDir);
   const image = await readClonezillaImage(options.cleanDir);
+  await assertRestorable(
+    image,
+    'Save the clean image again with `ocs-sr … savedisk` (README "Use your own clean image"), or make one from a disk image with `npm run import`.',
+  );
   const cache = await loadBakeCache(options.outDir);
 
   let workspace: Workspace | undefined;
@@ -115,6 +121,10 @@ export async function runBake(options: BakeOptions): Promise<BakeResult> {
     if (pending.length > 0)
       outcomes.push(...(await bakeHosts(pending, facts, await openWorkspace(), options)));
     return { outcomes: sortLike(plans, outcomes), ok: outcomes.every((o) => o.status !== 'failed') };
+  } catch (error) {
+    if (!options.dryRun && !(error instanceof UserError) && isOutOfSpace(error))
+      throw await outOfSpaceError(options.outDir);
+    throw error;
   } finally {
     await workspace?.dispose();
     await releaseLock?.();
@@ -206,6 +216,8 @@ async function bakeHosts(
         return outcome;
       } catch (error) {
         if (isInterruption(error)) throw new InterruptedError(interruptionSignal() ?? 'SIGINT');
+        if (error instanceof DamagedCleanImage) throw error;
+        if (isOutOfSpace(error)) throw await outOfSpaceError(options.outDir);
         const outcome: HostOutcome = {
           host: plan.host,
           status: 'failed',

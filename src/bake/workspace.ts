@@ -2,12 +2,16 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describeError, ToolError, UserError } from '../errors.ts';
+import { ToolError, UserError } from '../errors.ts';
 import { command, formatPipeline } from '../exec/command.ts';
 import { interruptionSignal, runPipeline, spawnStreaming } from '../exec/run-command.ts';
 import type { PartitionImage } from '../clonezilla/read-image.ts';
+import { isOutOfSpace } from './out-of-space.ts';
 import { decompressCommand } from '../tools/compression.ts';
 import { isReadableHere, parsePartcloneHeader, restoreToFileCommand } from '../tools/partclone.ts';
+
+/** Bad input that every host would meet: the bake stops and says it once. */
+export class DamagedCleanImage extends UserError {}
 
 /**
  * Scratch space for one bake, inside the output directory so that finished partition images can
@@ -49,15 +53,21 @@ export class Workspace {
         { from: concatenatedPieces(imageDir, partition) },
       );
     } catch (error) {
-      if (!(error instanceof ToolError) || interruptionSignal()) throw error;
+      if (!(error instanceof ToolError) || interruptionSignal() || isOutOfSpace(error)) throw error;
       const files = partition.files.map((file) => path.join(imageDir, file));
       const check = formatPipeline([
         command('cat', files),
         decompressCommand(partition.codec),
         command('partclone.chkimg', ['-s', '-', '-L', '/dev/null']),
       ]);
-      throw new UserError(`${files.join(', ')}: damaged partition image in the clean image.`, [
-        describeError(error),
+      // The tool's own command line names this bake's scratch files, gone by the time it is read.
+      const said = error.outputTail
+        .split('\n')
+        .filter((line) => !line.includes(this.dir))
+        .slice(-3)
+        .join(' / ');
+      throw new DamagedCleanImage(`${files.join(', ')}: damaged partition image in the clean image.`, [
+        `${error.message.split(' in ')[0] ?? error.message}${said ? `: ${said}` : ''}`,
         `Check it with: ${check}`,
         'Copy or save the clean image again (ocs-sr savedisk, or npm run import).',
       ]);
@@ -105,13 +115,13 @@ async function assertPartcloneReadable(imageDir: string, partition: PartitionIma
   const label = path.join(imageDir, partition.files[0] ?? partition.device);
   const header = parsePartcloneHeader(head);
   if (!header) {
-    throw new UserError(
+    throw new DamagedCleanImage(
       `${label} is not a partclone image (or is corrupted): it does not start with the partclone header.`,
       ['Save the clean image again with ocs-sr.'],
     );
   }
   if (!isReadableHere(header)) {
-    throw new UserError(
+    throw new DamagedCleanImage(
       `${label} uses partclone image version ${header.version} with checksum mode 0x${header.checksumMode.toString(16)}, which this partclone cannot read.`,
       [
         'Newer Clonezilla releases can save XXH128-checksummed images; save the clean image with Clonezilla from Debian 12 (partclone 0.3.23) or with -a 1 (CRC32).',

@@ -1,9 +1,11 @@
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../errors.ts';
+import { ToolError, UserError } from '../errors.ts';
 import { command } from '../exec/command.ts';
 import { runCommand } from '../exec/run-command.ts';
+import { restoreProblems } from '../clonezilla/check-restorable.ts';
 import { partitionImageBaseName } from '../clonezilla/partition-image-name.ts';
+import { readClonezillaImage } from '../clonezilla/read-image.ts';
 import { parseSfdiskDump, partitionDeviceName } from '../clonezilla/partition-table.ts';
 import { cloneAndPack } from '../pack/clone-and-pack.ts';
 import { MemberStore } from '../pack/member-store.ts';
@@ -26,7 +28,12 @@ export interface ImportOptions {
   readonly outDir: string;
   /** The device name the image is saved as; a Pi's USB disk is `sda`. */
   readonly disk?: string;
+  /** One line per stage, and the bytes cloned every few seconds. */
+  readonly onProgress?: (line: string) => void;
 }
+
+const PROGRESS_INTERVAL_MS = 5000;
+const MIB = 1048576;
 
 const PARTCLONE_FS: Readonly<Record<string, string>> = {
   vfat: 'vfat',
@@ -41,6 +48,7 @@ const PARTCLONE_FS: Readonly<Record<string, string>> = {
  */
 export async function importDisk(options: ImportOptions): Promise<string> {
   await verifyHostTools(IMPORT_TOOLS);
+  await assertDiskFile(options.diskFile);
   const disk = options.disk ?? 'sda';
   const target = path.join(options.outDir, options.name);
   if (
@@ -59,8 +67,14 @@ export async function importDisk(options: ImportOptions): Promise<string> {
   await mkdir(staging, { recursive: true });
   await mkdir(scratch, { recursive: true });
   try {
-    const diskFile = await uncompressedDisk(options.diskFile, scratch);
-    await writeImageDirectory(diskFile, options.diskFile, disk, staging, scratch);
+    const say = options.onProgress ?? (() => undefined);
+    const diskFile = await uncompressedDisk(options.diskFile, scratch, say);
+    await writeImageDirectory({ diskFile, source: options.diskFile, disk, dir: staging, scratch, say });
+    const problems = await restoreProblems(await readClonezillaImage(staging));
+    if (problems.length > 0)
+      throw new Error(
+        `the imported image would not restore with ocs-sr, so it was not kept: ${problems.join(' ')}`,
+      );
     await rename(staging, target);
     return target;
   } finally {
@@ -69,15 +83,23 @@ export async function importDisk(options: ImportOptions): Promise<string> {
   }
 }
 
-async function uncompressedDisk(diskFile: string, scratch: string): Promise<string> {
-  if (
-    !(await stat(diskFile).then(
-      (s) => s.isFile(),
-      () => false,
-    ))
-  )
-    throw new UserError(`No disk image at ${diskFile}.`);
+async function assertDiskFile(diskFile: string): Promise<void> {
+  const found = await stat(diskFile).catch(() => undefined);
+  if (!found) throw new UserError(`No disk image at ${diskFile}: the file does not exist.`);
+  if (!found.isFile()) throw new UserError(`${diskFile} is not a file: give a disk image (.img or .img.xz).`);
+}
+
+/** What xz says about a damaged or truncated file, and what to do about it. */
+const XZ_DAMAGE =
+  /Unexpected end of input|Compressed data is corrupt|File format not recognized|not in the .xz format|Unsupported options/i;
+
+async function uncompressedDisk(
+  diskFile: string,
+  scratch: string,
+  say: (line: string) => void,
+): Promise<string> {
   if (!diskFile.endsWith('.xz')) return diskFile;
+  say(`decompressing ${path.basename(diskFile)}…`);
   const output = path.join(scratch, path.basename(diskFile, '.xz'));
   await runCommand(
     command('bash', [
@@ -89,17 +111,34 @@ async function uncompressedDisk(diskFile: string, scratch: string): Promise<stri
       diskFile,
       output,
     ]),
-  );
+  ).catch((error: unknown) => {
+    const said = error instanceof ToolError ? XZ_DAMAGE.exec(error.outputTail)?.[0] : undefined;
+    if (said)
+      throw new UserError(
+        `${diskFile} is damaged or incomplete (xz: ${said.toLowerCase()}): download or copy it again; \`xz -t\` checks a file.`,
+      );
+    throw error;
+  });
   return output;
 }
 
-async function writeImageDirectory(
-  diskFile: string,
-  source: string,
-  disk: string,
-  dir: string,
-  scratch: string,
-): Promise<void> {
+interface ImageDirectoryJob {
+  readonly diskFile: string;
+  readonly source: string;
+  readonly disk: string;
+  readonly dir: string;
+  readonly scratch: string;
+  readonly say: (line: string) => void;
+}
+
+async function writeImageDirectory({
+  diskFile,
+  source,
+  disk,
+  dir,
+  scratch,
+  say,
+}: ImageDirectoryJob): Promise<void> {
   const dump = await dumpPartitionTable(diskFile).catch(() => {
     throw new UserError(`${source} has no partition table that sfdisk can read; is it a whole-disk image?`);
   });
@@ -165,7 +204,15 @@ async function writeImageDirectory(
         partition.entry.sizeSectors * table.sectorSize,
         extracted,
       );
+      const mib = Math.round((partition.entry.sizeSectors * table.sectorSize) / MIB);
+      say(`${partition.device}: cloning ${partition.fs} (${mib} MiB partition)…`);
+      let lastSaid = performance.now();
       await cloneAndPack({
+        onBytes: (done) => {
+          if (performance.now() - lastSaid < PROGRESS_INTERVAL_MS) return;
+          lastSaid = performance.now();
+          say(`${partition.device}: ${Math.round(done / MIB)} MiB cloned`);
+        },
         fs: partition.fs,
         sourceFile: extracted,
         output: path.join(dir, partitionImageBaseName(partition.device, partition.fs, 'gz')),
@@ -174,6 +221,7 @@ async function writeImageDirectory(
         workDir: scratch,
       });
       await rm(extracted);
+      say(`${partition.device}: done`);
     }
   } finally {
     await store.close();

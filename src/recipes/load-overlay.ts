@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../errors.ts';
+import { describeError, UserError } from '../errors.ts';
 import { closestName } from '../lab/closest-name.ts';
 import { displayPath } from '../lab/display-path.ts';
 import { checkKebabName } from '../lab/field-checks.ts';
@@ -37,8 +37,11 @@ export async function loadOverlay(name: string, options: OverlayOptions): Promis
   const attributesFile = tree.hasAttributesFile ? await readFile(attributesPath) : undefined;
   const attributes = parseAttributes(attributesFile, `${shown}/${ATTRIBUTES_FILE}`, problems);
 
-  const files = await Promise.all(
-    tree.files.map(async (file) => ({ file, bytes: await readFile(file.source) })),
+  const read = await Promise.all(
+    tree.files.map(async (file) => ({ file, bytes: await readOverlayFile(file, shown, problems) })),
+  );
+  const files = read.filter(
+    (entry): entry is { file: OverlayFile; bytes: Buffer } => entry.bytes !== undefined,
   );
   const entries = files
     .map(({ file, bytes }) => toEntry(file, bytes, `${shown}/${file.target}`, problems))
@@ -55,6 +58,25 @@ export async function loadOverlay(name: string, options: OverlayOptions): Promis
     symlinks,
     digest: digestOverlay(dir, attributed, symlinks, attributesFile),
   };
+}
+
+/** An unreadable file is a problem of the overlay, named with the rest, not a crash. */
+async function readOverlayFile(
+  file: OverlayFile,
+  shown: string,
+  problems: Problem[],
+): Promise<Buffer | undefined> {
+  try {
+    return await readFile(file.source);
+  } catch (error) {
+    problems.push({
+      file: `${shown}/${file.target}${file.sourcePath}`,
+      path: '',
+      message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? describeError(error)})`,
+      fix: 'make it readable by the user who bakes (e.g. chmod a+r), or remove it',
+    });
+    return undefined;
+  }
 }
 
 async function requireDirectory(dir: string, shown: string, projectDir: string): Promise<void> {

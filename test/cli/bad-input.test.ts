@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parse, stringify } from 'yaml';
@@ -11,7 +11,9 @@ import {
   runImportCli,
   SAMPLE_LAB_FILE,
 } from '../helpers/bake-cli.ts';
+import { makeProjectCopy } from '../helpers/output-tree.ts';
 import { readFatString } from '../helpers/partition-files.ts';
+import { skipUnlessRoot } from '../helpers/root-only.ts';
 import { runTool } from '../helpers/spawn-tool.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 
@@ -186,4 +188,37 @@ test('an unknown option: usage, exit 2', async (t) => {
   const result = await bakeRefused(t, ['--colour']);
   t.regex(result.stderr, /Unknown option '--colour'/);
   t.regex(result.stderr, /Usage: npm run bake/);
+});
+
+skipUnlessRoot(test)('an overlay file the baking user cannot read: named with the fix, exit 2', async (t) => {
+  // Root reads every file, so the bake runs as nobody over a project copy it may enter.
+  const dir = await tempDir();
+  await chmod(dir, 0o755);
+  const project = await makeProjectCopy(path.join(dir, 'project'));
+  await runTool('chmod', ['-R', 'a+rX', project]);
+  const secret = path.join(project, 'overlays/common/rootfs/etc/ssh/sshd_config.d/10-key-only.conf');
+  await chmod(secret, 0o600);
+  const outDir = path.join(dir, 'images');
+  const result = await runBakeCli(
+    [
+      'pi1',
+      '--lab',
+      path.join(project, 'recipes/lab.yaml'),
+      '--clean',
+      path.join(dir, 'none'),
+      '--out',
+      outDir,
+    ],
+    { projectDir: project, asUser: { uid: 65534, gid: 65534 } },
+  );
+  t.is(result.exitCode, 2, cliOutput(result));
+  t.regex(result.stderr, /rootfs\/etc\/ssh\/sshd_config\.d\/10-key-only\.conf: cannot be read \(EACCES\)/);
+  t.regex(result.stderr, /make it readable by the user who bakes/);
+  t.false(
+    await stat(outDir).then(
+      () => true,
+      () => false,
+    ),
+    'nothing written',
+  );
 });
