@@ -1,7 +1,8 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import { UserError } from '../errors.ts';
+import { InterruptedError, UserError } from '../errors.ts';
+import { interruptedSignal, interruptionSignal } from '../exec/run-command.ts';
 import { keyBlobType } from './fingerprint.ts';
 import { preferredHostKeyAlgorithms } from './host-key-algorithms.ts';
 import { knownKeyTypes, matchHostKey } from './host-key-check.ts';
@@ -104,9 +105,12 @@ function logIn(hop: Hop, socket: Duplex, facts: LogInFacts): Promise<SshConnecti
     let refusal: UserError | undefined;
     let settled = false;
 
+    // Ctrl-C must not wait for a host that never answers (up to connect_timeout).
+    const onInterrupt = (): void => fail(new InterruptedError(interruptionSignal() ?? 'SIGINT'));
     const fail = (error: Error): void => {
       if (settled) return;
       settled = true;
+      interruptedSignal.removeEventListener('abort', onInterrupt);
       // Keep a listener: ssh2 may still report the teardown as an 'error' event.
       client.removeAllListeners('ready');
       socket.destroy();
@@ -143,6 +147,7 @@ function logIn(hop: Hop, socket: Duplex, facts: LogInFacts): Promise<SshConnecti
     });
     client.once('ready', () => {
       settled = true;
+      interruptedSignal.removeEventListener('abort', onInterrupt);
       client.removeAllListeners('error');
       client.removeAllListeners('close');
       resolve(new SshConnection(client, socket, endpoint));
@@ -171,6 +176,8 @@ function logIn(hop: Hop, socket: Duplex, facts: LogInFacts): Promise<SshConnecti
       return false;
     };
 
+    if (interruptedSignal.aborted) return onInterrupt();
+    interruptedSignal.addEventListener('abort', onInterrupt, { once: true });
     const knownTypes = knownKeyTypes(knownHosts, host, port);
     try {
       client.connect({
