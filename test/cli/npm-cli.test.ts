@@ -161,6 +161,19 @@ skipUnlessRoot(test.serial)(
   },
 );
 
+test.serial(
+  'a recipe template naming a missing value: file, line and name, exit 2, before any write',
+  async (t) => {
+    const { dir } = await bakedProject();
+    const template = path.join(dir, 'overlays/router/rootfs/etc/dnsmasq.d/lab.conf.mustache');
+    const original = await readFile(template, 'utf8');
+    await writeFile(template, `${original}domain={{network.domain}}\n`);
+    t.teardown(() => writeFile(template, original));
+    const result = await refused(t, ['bake']);
+    t.regex(result.stderr, /lab\.conf\.mustache:\d+: \{\{network\.domain\}\}/);
+  },
+);
+
 /** The README's `--json` examples: every line of a code block that pipes `--json` into jq. */
 async function readmeJsonExamples(): Promise<string[]> {
   const readme = await readFile(path.join(PROJECT_DIR, 'README.md'), 'utf8');
