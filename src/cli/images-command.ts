@@ -50,8 +50,8 @@ export async function imagesCommand(argv: readonly string[], projectDir: string)
     });
     const hosts = lab.hosts.filter((host) => host.recipe !== undefined).map((host) => host.name);
     const fromDir = path.resolve(values.from ?? path.join(projectDir, 'images'));
-    const rows: ImageRow[] = await localRows(fromDir, hosts);
-    if (values['remove-leftovers']) rows.splice(0, rows.length, ...(await removeLeftovers(fromDir, rows)));
+    const local = await localRows(fromDir, hosts);
+    const rows: ImageRow[] = values['remove-leftovers'] ? await removeLeftovers(fromDir, local) : local;
     let shareError: string | undefined;
     let shareName: string | undefined;
     if (!values.local && (values.share !== undefined || lab.share)) {

@@ -24,6 +24,7 @@ const ROOT_DATA_FILES = 4;
 const ROOT_DATA_MIB_EACH = 64;
 /** Interruption points spread over a re-bake, from 5 % to 95 % of its measured duration. */
 const POINTS = 10;
+const ATTEMPTS_PER_POINT = 3;
 const DELIVERIES = [
   { signal: 'SIGINT', to: 'group' }, // Ctrl-C in a terminal: npm, node and the tools at once
   { signal: 'SIGTERM', to: 'npm' }, // a CI runner or `kill` stopping the job it started
@@ -107,6 +108,11 @@ async function hostImages(outDir: string): Promise<Record<string, string>> {
   );
 }
 
+/** Hosts a finished bake reports baked or unchanged (each line names one host). */
+function completedHosts(stderr: string): string[] {
+  return [...stderr.matchAll(/^(pi\d): (baked|unchanged) /gm)].map((m) => m[1] ?? '').sort();
+}
+
 function bakedHosts(stderr: string): string[] {
   return [...stderr.matchAll(/^(pi\d): baked /gm)].map((m) => m[1] ?? '');
 }
@@ -152,29 +158,38 @@ async function assertLeftAsItWas(
 test('bake through npm, stopped by SIGINT or SIGTERM at 10 points spread over it: exit 130, nothing left half-written', async (t) => {
   const { project, images, rebakeSeconds } = await bakeBaseline();
   t.log(`re-bake of pi0 + pi1 through npm: ${rebakeSeconds.toFixed(1)} s`);
+  // The machine's load changes while the suite runs: a bake that ends before its signal shows the
+  // bake is faster now, so the point is tried again against that duration.
+  let seconds = rebakeSeconds;
   let interrupted = 0;
   for (let point = 0; point < POINTS; point++) {
     const delivery = DELIVERIES[point % DELIVERIES.length] ?? DELIVERIES[0];
-    const delay = ((point + 0.5) / POINTS) * rebakeSeconds * 1000;
-    const outDir = await outputCopy(images);
-    const before = await hostImages(outDir);
-    const run = runNpm(project, ['bake', '--', 'pi0', 'pi1', '--out', outDir]);
-    await sleep(delay);
-    if (delivery.to === 'group') killGroup(run.pid, delivery.signal);
-    else killProcess(run.pid, delivery.signal);
-    const result = await run.result;
-    const what = `${delivery.signal} to ${delivery.to === 'group' ? "npm's process group" : 'npm'} after ${(delay / 1000).toFixed(1)} s`;
-    if (result.exitCode === 0) {
-      // Finished just before the signal: a complete bake is as good an answer.
-      t.deepEqual(bakedHosts(result.stderr).sort(), ['pi0', 'pi1'], what);
-    } else {
-      interrupted++;
-      await assertLeftAsItWas(t, { result, pid: run.pid, outDir, before, what });
+    for (let attempt = 0; attempt < ATTEMPTS_PER_POINT; attempt++) {
+      const delay = ((point + 0.5) / POINTS) * seconds * 1000;
+      const outDir = await outputCopy(images);
+      const before = await hostImages(outDir);
+      const started = performance.now();
+      const run = runNpm(project, ['bake', '--', 'pi0', 'pi1', '--out', outDir]);
+      await sleep(delay);
+      if (delivery.to === 'group') killGroup(run.pid, delivery.signal);
+      else killProcess(run.pid, delivery.signal);
+      const result = await run.result;
+      const what = `${delivery.signal} to ${delivery.to === 'group' ? "npm's process group" : 'npm'} after ${(delay / 1000).toFixed(1)} s`;
+      t.log(`${what}: exit ${result.exitCode ?? result.signal ?? '?'}`);
+      const finished = result.exitCode === 0;
+      if (finished) {
+        // Finished before the signal: a complete bake is as good an answer.
+        t.deepEqual(completedHosts(result.stderr), ['pi0', 'pi1'], `${what}: ${npmOutput(result)}`);
+        seconds = Math.min(seconds, (performance.now() - started) / 1000);
+      } else {
+        interrupted++;
+        await assertLeftAsItWas(t, { result, pid: run.pid, outDir, before, what });
+      }
+      await runTool('rm', ['-rf', path.dirname(outDir)]);
+      if (!finished) break;
     }
-    t.log(`${what}: exit ${result.exitCode ?? result.signal ?? '?'}`);
-    await runTool('rm', ['-rf', path.dirname(outDir)]);
   }
-  t.true(interrupted >= POINTS - 1, `${interrupted} of ${POINTS} runs were really interrupted`);
+  t.is(interrupted, POINTS, 'every point really interrupted a bake');
 });
 
 /** Waits until the run has printed `pattern` (or ended). */
