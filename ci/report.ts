@@ -4,7 +4,7 @@
 // Locally: npx tsx ci/report.ts [--lab FILE] [--out DIR] [--share TARGET] [--report-dir DIR]
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readManifest } from '../src/bake/manifest.ts';
+import { readManifest } from '../src/image/manifest.ts';
 import { resolveShareOption } from '../src/cli/share-options.ts';
 import { describeError } from '../src/errors.ts';
 import { loadLab } from '../src/lab/load-lab.ts';
@@ -12,8 +12,8 @@ import { compareManifests, type HostChanges } from '../src/report/compare-manife
 import { renderChangeReport } from '../src/report/render-report.ts';
 import { openShare } from '../src/share/open-share.ts';
 import { readHostOnShare, readVersionManifest } from '../src/share/read-share-state.ts';
-import { describeShareTarget } from '../src/share/share-target.ts';
-import type { Manifest } from '../src/bake/manifest.ts';
+import { describeShareTarget } from '../src/values/share-target.ts';
+import type { Manifest } from '../src/image/manifest.ts';
 import { ciOptions } from './ci-options.ts';
 
 const options = ciOptions();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { restoreProblems } from '../clonezilla/check-restorable.ts';
 import { type PartitionImage, readClonezillaImage } from '../clonezilla/read-image.ts';
@@ -9,9 +9,10 @@ import {
   type Manifest,
   type ManifestFile,
   MANIFEST_FILE,
+  MANIFEST_SCHEMA,
   type PartitionRecord,
-  renderManifest,
-} from './manifest.ts';
+  writeManifest,
+} from '../image/manifest.ts';
 import { linkOrCopy, stagingDirectory, swapIntoPlace } from './output-directory.ts';
 
 export interface HostPartitions {
@@ -63,7 +64,7 @@ export async function assembleHostImage(
       }
     }
     const manifest: Manifest = {
-      schema: 1,
+      schema: MANIFEST_SCHEMA,
       host: plan.host,
       recipe: plan.recipe,
       version: plan.imageVersion,
@@ -73,7 +74,7 @@ export async function assembleHostImage(
       written: writtenFiles(plan, facts),
       files,
     };
-    await writeFile(path.join(staging, MANIFEST_FILE), renderManifest(manifest));
+    await writeManifest(staging, manifest);
     const problems = await restoreProblems(await readClonezillaImage(staging));
     if (problems.length > 0)
       throw new Error(

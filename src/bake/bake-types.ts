@@ -1,5 +1,6 @@
 import type { FirstBootFormat } from '../firstboot/detect-first-boot.ts';
 import type { ClonezillaImage, PartitionImage } from '../clonezilla/read-image.ts';
+import type { ManifestInputs } from '../image/manifest.ts';
 
 /** What the bake learns from the clean image before planning (read once, shared by every host). */
 export interface CleanImageFacts {
@@ -53,13 +54,4 @@ export interface HostPlan {
   readonly inputs: ManifestInputs;
   readonly bootEdits: readonly FileEdit[];
   readonly rootVariant: RootVariant | undefined;
-}
-
-export interface ManifestInputs {
-  readonly cleanImage: { readonly name: string; readonly id: string };
-  readonly labEntry: string;
-  readonly recipe: string;
-  readonly overlays: Readonly<Record<string, string>>;
-  readonly tools: Readonly<Record<string, string>>;
-  readonly pipeline: string;
 }

@@ -9,7 +9,7 @@ import type { MemberStore } from '../pack/member-store.ts';
 import { applyBootEdits } from './apply-boot-edits.ts';
 import { applyRootEdits } from './apply-root-edits.ts';
 import type { CleanImageFacts, FileEdit, RootVariant } from './bake-types.ts';
-import type { Limiter } from './run-bounded.ts';
+import type { Limiter } from '../values/map-bounded.ts';
 import type { Workspace } from './workspace.ts';
 
 export interface BuiltPartition {

@@ -1,7 +1,7 @@
 import { link, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuiltPartition } from './build-partitions.ts';
-import { readManifest } from './manifest.ts';
+import { readUsableManifest } from './is-current.ts';
 
 /**
  * A root image an earlier bake made for the same variant (same clean root, same files written,
@@ -18,7 +18,7 @@ export async function findBuiltVariant(
   for (const entry of entries) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
     const dir = path.join(outDir, entry.name);
-    const manifest = await readManifest(dir);
+    const manifest = await readUsableManifest(dir);
     const record = manifest?.partitions[device];
     const name = record?.files[0];
     if (!manifest || record?.variant !== variant || record.files.length !== 1 || !name) continue;

@@ -1,19 +1,13 @@
 import { ensureLinesForAllBoards } from '../firstboot/config-txt.ts';
 import { patchCloudInit } from '../firstboot/patch-cloud-init.ts';
 import { patchFirstrunHostname } from '../firstboot/patch-firstrun.ts';
-import type {
-  CleanImageFacts,
-  FileEdit,
-  HostPlan,
-  ManifestInputs,
-  RootVariant,
-  SymlinkEdit,
-} from './bake-types.ts';
+import type { ManifestInputs } from '../image/manifest.ts';
+import type { CleanImageFacts, FileEdit, HostPlan, RootVariant, SymlinkEdit } from './bake-types.ts';
 import { digestOf } from './digest.ts';
+import { IMAGE_MARKER_PATH, renderMarker } from '../image/marker.ts';
 
 /** Bumped when the pipeline's output for the same inputs changes. */
 export const PIPELINE_VERSION = 'bake-5';
-export const IMAGE_MARKER_PATH = '/pi-lab-image.json';
 
 export interface OverlayFileSpec {
   readonly path: string;
@@ -64,7 +58,7 @@ export function planHost(
   const imageVersion = `${inputs.hostName}-${inputKey.slice(0, 12)}`;
   const marker = fatEdit(
     IMAGE_MARKER_PATH,
-    `${JSON.stringify({ host: inputs.hostName, version: imageVersion, inputKey }, null, 2)}\n`,
+    renderMarker({ host: inputs.hostName, version: imageVersion, inputKey }),
     'image marker: which host and version this disk holds',
   );
   return {

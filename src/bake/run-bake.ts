@@ -21,14 +21,14 @@ import {
 } from './build-partitions.ts';
 import { describePlan } from './describe-plan.ts';
 import { findBuiltVariant } from './find-built-variant.ts';
-import { isCurrent } from './manifest.ts';
+import { isCurrent } from './is-current.ts';
 import { acquireOutputLock, recoverInterruptedBakes } from './output-directory.ts';
 import { planHost } from './plan-host.ts';
 import { prepareHostInputs } from './prepare-host-inputs.ts';
 import { readCleanFacts } from './read-clean-facts.ts';
 import { isOutOfSpace, outOfSpaceError } from './out-of-space.ts';
 import { DamagedCleanImage, Workspace } from './workspace.ts';
-import { createLimiter, mapBounded } from './run-bounded.ts';
+import { createLimiter, mapBounded } from '../values/map-bounded.ts';
 
 /**
  * Two clones at a time keep both cores busy (one clone's partclone, checker and packer overlap

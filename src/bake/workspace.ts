@@ -1,10 +1,9 @@
-import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { ToolError, UserError } from '../errors.ts';
 import { command, formatPipeline } from '../exec/command.ts';
 import { interruptionSignal, runPipeline, spawnStreaming } from '../exec/run-command.ts';
+import { concatenatedPieces } from '../clonezilla/partition-pieces.ts';
 import type { PartitionImage } from '../clonezilla/read-image.ts';
 import { isOutOfSpace } from './out-of-space.ts';
 import { decompressCommand } from '../tools/compression.ts';
@@ -78,24 +77,6 @@ export class Workspace {
   async dispose(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
   }
-}
-
-/** Clonezilla splits one compressed stream into `.aa`, `.ab`… pieces: read them back to back. */
-export function concatenatedPieces(imageDir: string, partition: PartitionImage): PassThrough {
-  const output = new PassThrough({ highWaterMark: 1 << 20 });
-  void (async () => {
-    try {
-      for (const file of partition.files) {
-        for await (const data of createReadStream(path.join(imageDir, file), { highWaterMark: 1 << 20 })) {
-          if (!output.write(data)) await new Promise((resolve) => output.once('drain', resolve));
-        }
-      }
-      output.end();
-    } catch (error) {
-      output.destroy(error as Error);
-    }
-  })();
-  return output;
 }
 
 /** Reads the image header first: a clear message beats partclone failing halfway. */

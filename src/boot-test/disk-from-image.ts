@@ -2,7 +2,7 @@ import { truncate, writeFile } from 'node:fs/promises';
 import { UserError } from '../errors.ts';
 import { command } from '../exec/command.ts';
 import { runCommand, runPipeline } from '../exec/run-command.ts';
-import { concatenatedPieces } from '../bake/workspace.ts';
+import { concatenatedPieces } from '../clonezilla/partition-pieces.ts';
 import { parseSfdiskDump, type PartitionEntry, type PartitionTable } from '../clonezilla/partition-table.ts';
 import { dumpPartitionTable } from '../tools/disk-image.ts';
 import { readClonezillaImage } from '../clonezilla/read-image.ts';

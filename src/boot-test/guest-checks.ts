@@ -1,6 +1,6 @@
 import { command } from '../exec/command.ts';
 import type { SshSession } from '../ssh/ssh-session.ts';
-import { IMAGE_MARKER_PATH } from '../bake/plan-host.ts';
+import { IMAGE_MARKER_PATH, parseMarker } from '../image/marker.ts';
 
 export interface CheckResult {
   readonly name: string;
@@ -112,10 +112,10 @@ export async function checkImageMarker(session: SshSession, expect: HostExpectat
   const name = `image marker names ${expect.host} ${expect.version}`;
   const text = await output(session, `cat ${FIRMWARE_DIR}${IMAGE_MARKER_PATH}`);
   try {
-    const marker = JSON.parse(text) as { host?: unknown; version?: unknown };
+    const marker = parseMarker(text, `${FIRMWARE_DIR}${IMAGE_MARKER_PATH}`);
     return marker.host === expect.host && marker.version === expect.version
       ? pass(name, `${expect.host} ${expect.version}`)
-      : fail(name, `the marker says ${String(marker.host)} ${String(marker.version)}`);
+      : fail(name, `the marker says ${marker.host} ${marker.version}`);
   } catch {
     return fail(name, `no readable marker at ${FIRMWARE_DIR}${IMAGE_MARKER_PATH}: ${text}`);
   }

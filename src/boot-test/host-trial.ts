@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describeError, UserError } from '../errors.ts';
-import { readManifest, type Manifest } from '../bake/manifest.ts';
+import { readManifest, type Manifest } from '../image/manifest.ts';
 import type { SshSession } from '../ssh/ssh-session.ts';
 import { readFatFile } from '../tools/mtools.ts';
 import { BootCheckFailure, bootUntilUp, type BootRecord, type RunningVm, type VmSpec } from './boot-vm.ts';

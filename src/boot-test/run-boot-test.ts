@@ -4,7 +4,7 @@ import { UserError } from '../errors.ts';
 import type { Lab, LabHost } from '../lab/lab-types.ts';
 import type { SshEndpoint, SshSettings } from '../ssh/ssh-endpoint.ts';
 import { verifyHostTools, type HostTool } from '../tools/host-tools.ts';
-import type { Manifest } from '../bake/manifest.ts';
+import type { Manifest } from '../image/manifest.ts';
 import { chooseAccel } from './choose-accel.ts';
 import { checkBootedHost } from './guest-checks.ts';
 import { HostTrial, type HostBootResult } from './host-trial.ts';

@@ -1,12 +1,12 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { readManifest } from '../bake/manifest.ts';
+import { readManifest } from '../image/manifest.ts';
 import { acquireOutputLock } from '../bake/output-directory.ts';
 import { describeError, UserError } from '../errors.ts';
 import { loadLab } from '../lab/load-lab.ts';
 import { openShare } from '../share/open-share.ts';
 import { readHostsOnShare } from '../share/read-share-state.ts';
-import { describeShareTarget, type ShareTarget } from '../share/share-target.ts';
+import { describeShareTarget, type ShareTarget } from '../values/share-target.ts';
 import type { LabReach } from '../ssh/lab-ssh.ts';
 import { jsonOutput } from './json-output.ts';
 import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';

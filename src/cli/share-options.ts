@@ -1,6 +1,6 @@
 import { UserError } from '../errors.ts';
 import type { Lab } from '../lab/lab-types.ts';
-import { parseShareTarget, type ShareTarget } from '../share/share-target.ts';
+import { parseShareTarget, type ShareTarget } from '../values/share-target.ts';
 
 /** `--to` when given (relative to the working directory), else the lab's share.target. */
 export function resolveShareOption(to: string | undefined, lab: Lab, command: string): ShareTarget {

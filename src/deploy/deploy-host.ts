@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { Manifest } from '../bake/manifest.ts';
 import { describeError, InterruptedError, UserError } from '../errors.ts';
 import { interruptionSignal } from '../exec/run-command.ts';
 import { fingerprintSha256 } from '../ssh/fingerprint.ts';
@@ -18,7 +17,8 @@ import { asRoot, mountShare, readFileCommand } from './remote-commands.ts';
 import { readJobState, runRestoreJob } from './restore-job.ts';
 import { rebootNow, sendToImager } from './send-to-imager.ts';
 import { checkWrittenDisk, readWrittenDisk } from './verify-disk.ts';
-import { IMAGE_MARKER_PATH } from '../bake/plan-host.ts';
+import { type Manifest, MANIFEST_FILE, parseManifest } from '../image/manifest.ts';
+import { IMAGE_MARKER_PATH, parseMarker } from '../image/marker.ts';
 
 /**
  * One host, step by step, each with a timeout and a message naming it: find it, get it into its
@@ -138,7 +138,7 @@ export async function deployHost(
     const marker = await node.exec(readFileCommand(path.posix.join('/boot/firmware', IMAGE_MARKER_PATH)), {
       timeoutSeconds: settings.timeouts.locate,
     });
-    const running = /"version":\s*"([^"]+)"/.exec(marker.stdout)?.[1];
+    const running = marker.exitCode === 0 ? runningVersion(marker.stdout) : undefined;
     if (running !== version)
       throw new StepError(
         'came-back',
@@ -270,10 +270,18 @@ async function preflight(
 }
 
 async function readManifest(session: SshSession, dir: string, timeoutSeconds: number): Promise<Manifest> {
-  const result = await session.run(readFileCommand(path.posix.join(dir, 'pi-lab-manifest.json')), {
-    timeoutSeconds,
-  });
-  return JSON.parse(result.stdout) as Manifest;
+  const file = path.posix.join(dir, MANIFEST_FILE);
+  const result = await session.run(readFileCommand(file), { timeoutSeconds });
+  return parseManifest(result.stdout, `${session.describe()}:${file}`);
+}
+
+/** The version a running host's marker names; undefined when it has none pi-lab wrote. */
+function runningVersion(markerText: string): string | undefined {
+  try {
+    return parseMarker(markerText, IMAGE_MARKER_PATH).version;
+  } catch {
+    return undefined;
+  }
 }
 
 function describeStepError(error: unknown): string {

@@ -1,4 +1,4 @@
-import { mapBounded } from '../bake/run-bounded.ts';
+import { mapBounded } from '../values/map-bounded.ts';
 import type { DeployOutcome, DeployReporter } from './deploy-events.ts';
 import { deployHost } from './deploy-host.ts';
 import type { DeploySettings } from './deploy-settings.ts';

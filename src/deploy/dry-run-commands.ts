@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { IMAGE_MARKER_PATH } from '../bake/plan-host.ts';
+import { IMAGE_MARKER_PATH } from '../image/marker.ts';
 import { partitionDeviceName } from '../clonezilla/partition-table.ts';
 import type { Command } from '../exec/command.ts';
 import { renderRemoteCommand } from '../ssh/remote-exec.ts';

@@ -1,5 +1,7 @@
 import path from 'node:path';
-import type { Manifest } from '../bake/manifest.ts';
+import { describeError } from '../errors.ts';
+import { ContractError } from '../image/contract-json.ts';
+import { type Manifest, MANIFEST_FILE, parseManifest } from '../image/manifest.ts';
 import type { SshSession } from '../ssh/ssh-session.ts';
 import type { DeployTarget } from './deploy-target.ts';
 import type { ImageLocation } from './image-location.ts';
@@ -13,7 +15,6 @@ import {
   readFileCommand,
 } from './remote-commands.ts';
 
-const MANIFEST_FILE = 'pi-lab-manifest.json';
 const SAFE_FILE_NAME = /^[\w.+-]+$/;
 
 /** Reads everything preflight judges, without changing anything on the imager. */
@@ -40,10 +41,15 @@ export async function gatherImagerFacts(
 
   const manifestText = await run(readFileCommand(path.posix.join(image.dir, MANIFEST_FILE)));
   let manifest: Manifest | undefined;
+  let damaged: string | undefined;
   try {
-    manifest = manifestText.exitCode === 0 ? (JSON.parse(manifestText.stdout) as Manifest) : undefined;
-  } catch {
-    manifest = undefined;
+    manifest =
+      manifestText.exitCode === 0
+        ? parseManifest(manifestText.stdout, path.posix.join(image.dir, MANIFEST_FILE))
+        : undefined;
+  } catch (error) {
+    if (!(error instanceof ContractError)) throw error;
+    damaged = describeError(error);
   }
   const base = {
     hostname,
@@ -53,6 +59,7 @@ export async function gatherImagerFacts(
     ...(boot && boot.target !== '/' ? { boot } : {}),
     ...(imageRootMount ? { imageRootMount } : {}),
   };
+  if (damaged !== undefined) return { ...base, image: { missing: damaged } };
   if (!manifest)
     return {
       ...base,

@@ -1,4 +1,4 @@
-import type { Manifest } from '../bake/manifest.ts';
+import type { Manifest } from '../image/manifest.ts';
 
 /** A block device as `lsblk -J -b -o NAME,PKNAME,TYPE,SIZE,MOUNTPOINT` reports it (children flattened). */
 export interface BlockDevice {

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { Manifest } from '../bake/manifest.ts';
-import { IMAGE_MARKER_PATH } from '../bake/plan-host.ts';
+import type { Manifest } from '../image/manifest.ts';
+import { IMAGE_MARKER_PATH, type ImageMarker, parseMarker } from '../image/marker.ts';
 import { parseSfdiskDump, partitionDeviceName, type PartitionTable } from '../clonezilla/partition-table.ts';
 import type { SshSession } from '../ssh/ssh-session.ts';
 import type { ImageLocation } from './image-location.ts';
@@ -59,19 +59,16 @@ export function checkWrittenDisk(
   const disk = parseSfdiskDump(written.table);
   const image = parseSfdiskDump(written.imageTable);
   problems.push(...compareTables(disk, image));
-  let marker: { host?: string; version?: string } | undefined;
+  let marker: ImageMarker | undefined;
   try {
-    marker =
-      written.marker === undefined
-        ? undefined
-        : (JSON.parse(written.marker) as { host?: string; version?: string });
+    marker = written.marker === undefined ? undefined : parseMarker(written.marker, IMAGE_MARKER_PATH);
   } catch {
     marker = undefined;
   }
   if (!marker) problems.push('the boot partition has no readable image marker (pi-lab-image.json)');
   else if (marker.host !== expected.host || marker.version !== expected.version)
     problems.push(
-      `the boot partition's marker says ${marker.host ?? '?'} ${marker.version ?? '?'}, expected ${expected.host} ${expected.version}`,
+      `the boot partition's marker says ${marker.host} ${marker.version}, expected ${expected.host} ${expected.version}`,
     );
   const files = Object.entries(written.firstBoot).filter(
     (entry): entry is [string, string] => entry[1] !== undefined,

@@ -1,6 +1,6 @@
-import { parseShareTarget } from '../share/share-target.ts';
+import { parseShareTarget } from '../values/share-target.ts';
 import { broadcastAddress, formatIpv4, networkAddress, parseCidr, parseIpv4 } from './ipv4.ts';
-import { isHostName, isUserName, parseSshDestination } from './ssh-destination.ts';
+import { isHostName, isUserName, parseSshDestination } from '../values/ssh-destination.ts';
 
 /** What is wrong with one value and how to fix it; the value and its path are added by the caller. */
 export interface ValueProblem {

@@ -1,5 +1,5 @@
-import type { ShareTarget } from '../share/share-target.ts';
-import type { SshDestination } from './ssh-destination.ts';
+import type { ShareTarget } from '../values/share-target.ts';
+import type { SshDestination } from '../values/ssh-destination.ts';
 /** A lab file, validated and resolved: nothing downstream sees raw YAML. */
 export interface Lab {
   /** Absolute path of the lab file. */

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { formatIpv4, parseCidr, prefixMask } from './ipv4.ts';
 import { hostSchema, networkSchema, type LabInput } from './lab-schema.ts';
-import { parseShareTarget } from '../share/share-target.ts';
+import { parseShareTarget } from '../values/share-target.ts';
 import type { ImagerInput, Lab, LabHost, LabNetwork, LabParts, LabShare, LabSsh } from './lab-types.ts';
-import { parseSshDestination } from './ssh-destination.ts';
+import { parseSshDestination } from '../values/ssh-destination.ts';
 
 /** Turns schema-valid input into the resolved Lab; the schema guarantees every value is well-formed. */
 export function resolveLab(input: LabInput, file: string, projectDir: string): Lab {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { MANIFEST_FILE } from '../bake/manifest.ts';
+import { MANIFEST_FILE } from '../image/manifest.ts';
 import { UserError } from '../errors.ts';
 import type { ShareFs } from '../share/share-fs.ts';
 import {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Manifest } from '../bake/manifest.ts';
+import type { Manifest } from '../image/manifest.ts';
 import type { HostOnShare } from '../share/read-share-state.ts';
 
 /** A baked image directory, read locally. */

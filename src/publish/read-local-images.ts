@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { MANIFEST_FILE, type Manifest } from '../bake/manifest.ts';
-import { UserError } from '../errors.ts';
+import { describeError, UserError } from '../errors.ts';
+import { ContractError } from '../image/contract-json.ts';
+import { MANIFEST_FILE, type Manifest, parseManifest } from '../image/manifest.ts';
 import type { LocalImage } from './plan-publish.ts';
 
 /** The baked images of `hosts` under `fromDir`, each complete per its manifest; all problems at once. */
@@ -17,9 +18,10 @@ export async function readLocalImages(fromDir: string, hosts: readonly string[])
     }
     let manifest: Manifest;
     try {
-      manifest = JSON.parse(manifestText) as Manifest;
-    } catch {
-      problems.push(`${host}: ${path.join(dir, MANIFEST_FILE)} is not valid JSON (bake again)`);
+      manifest = parseManifest(manifestText, path.join(dir, MANIFEST_FILE));
+    } catch (error) {
+      if (!(error instanceof ContractError)) throw error;
+      problems.push(`${host}: ${describeError(error)}`);
       continue;
     }
     if (manifest.host !== host) {

@@ -1,4 +1,4 @@
-import type { Manifest } from '../bake/manifest.ts';
+import type { Manifest } from '../image/manifest.ts';
 
 export interface Change {
   readonly what: string;

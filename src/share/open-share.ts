@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { UserError } from '../errors.ts';
 import { LocalShareFs } from './local-share-fs.ts';
 import type { ShareFs } from './share-fs.ts';
-import type { ShareTarget } from './share-target.ts';
+import type { ShareTarget } from '../values/share-target.ts';
 import { connectSsh } from '../ssh/connect-ssh.ts';
 import { labEndpoint, type LabReach, sshSettings } from '../ssh/lab-ssh.ts';
 import { SftpShareFs } from './sftp-share-fs.ts';

@@ -1,4 +1,5 @@
-import { MANIFEST_FILE, type Manifest } from '../bake/manifest.ts';
+import { ContractError } from '../image/contract-json.ts';
+import { MANIFEST_FILE, type Manifest, parseManifest } from '../image/manifest.ts';
 import type { ShareFs } from './share-fs.ts';
 import {
   currentLink,
@@ -67,9 +68,11 @@ export async function readVersionManifest(
   const text = await share.readText(`${versionDir(host, version)}/${MANIFEST_FILE}`);
   if (text === undefined) return undefined;
   try {
-    return JSON.parse(text) as Manifest;
-  } catch {
-    return undefined;
+    return parseManifest(text, `${share.description}/${versionDir(host, version)}/${MANIFEST_FILE}`);
+  } catch (error) {
+    // Damaged or of another schema: the version is treated as incomplete, never guessed at.
+    if (error instanceof ContractError) return undefined;
+    throw error;
   }
 }
 

@@ -1,6 +1,6 @@
 import { isInSubnet, parseIpv4 } from '../lab/ipv4.ts';
 import type { Lab, LabSsh } from '../lab/lab-types.ts';
-import type { SshDestination } from '../lab/ssh-destination.ts';
+import type { SshDestination } from '../values/ssh-destination.ts';
 import type { SshEndpoint, SshSettings } from './ssh-endpoint.ts';
 
 /** What connecting to a lab machine needs from the lab file. */

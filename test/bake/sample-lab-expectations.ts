@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
+import { MANIFEST_FILE, parseManifest } from '../../src/image/manifest.ts';
 import { PROJECT_DIR } from '../helpers/bake-cli.ts';
 
 /** What baking recipes/lab.yaml must put into the images, written out by hand from the lab file. */
@@ -44,7 +45,8 @@ export interface ManifestView {
 }
 
 export async function readManifest(imageDir: string): Promise<ManifestView> {
-  return JSON.parse(await readFile(path.join(imageDir, 'pi-lab-manifest.json'), 'utf8')) as ManifestView;
+  const file = path.join(imageDir, MANIFEST_FILE);
+  return parseManifest(await readFile(file, 'utf8'), file);
 }
 
 /**

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Manifest } from '../../src/bake/manifest.ts';
+import type { Manifest } from '../../src/image/manifest.ts';
 import { checkImager } from '../../src/deploy/check-imager.ts';
 import { resolveDeployTarget } from '../../src/deploy/deploy-target.ts';
 import type { ImagerFacts } from '../../src/deploy/imager-facts.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Manifest } from '../../src/bake/manifest.ts';
+import { type Manifest, MANIFEST_FILE, parseManifest } from '../../src/image/manifest.ts';
 
 /** What a host's current image on a share directory is, read with plain fs calls (as an imager would). */
 export interface CurrentImage {
@@ -15,7 +15,8 @@ export interface CurrentImage {
 export async function currentImage(shareDir: string, host: string): Promise<CurrentImage> {
   const link = await readlink(path.join(shareDir, host));
   const dir = path.resolve(shareDir, link);
-  const manifest = JSON.parse(await readFile(path.join(dir, 'pi-lab-manifest.json'), 'utf8')) as Manifest;
+  const manifestFile = path.join(dir, MANIFEST_FILE);
+  const manifest = parseManifest(await readFile(manifestFile, 'utf8'), manifestFile);
   const mismatches: string[] = [];
   for (const [name, file] of Object.entries(manifest.files)) {
     const bytes = await readFile(path.join(dir, name)).catch(() => undefined);
@@ -55,8 +56,8 @@ export async function unreferencedObjects(shareDir: string): Promise<string[]> {
   const used = new Set<string>();
   for (const [host, list] of Object.entries(versions)) {
     for (const version of list) {
-      const manifestFile = path.join(shareDir, '.pi-lab/hosts', host, version, 'pi-lab-manifest.json');
-      const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Manifest;
+      const manifestFile = path.join(shareDir, '.pi-lab/hosts', host, version, MANIFEST_FILE);
+      const manifest = parseManifest(await readFile(manifestFile, 'utf8'), manifestFile);
       for (const file of Object.values(manifest.files)) used.add(file.sha256);
     }
   }

@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
+import { MANIFEST_FILE } from '../../src/image/manifest.ts';
 import { cliOutput, type CliResult, runScriptCli, SAMPLE_LAB_FILE } from '../helpers/bake-cli.ts';
 import { type BakedLab, bakeNodeVariant, bakeSampleLab } from '../helpers/baked-images.ts';
 import { contentOf, snapshotTree } from '../helpers/output-tree.ts';
@@ -340,4 +341,23 @@ test('bad input: no share, a share directory that does not exist, a host that wa
   const badKeep = await publish(lab.imagesDir, await newShare(), ['--keep', '0']);
   t.is(badKeep.exitCode, 2);
   t.regex(badKeep.stderr, /--keep 0: give a whole number from 1 to 100/);
+});
+
+test('a manifest of another schema is refused with its path, before anything is uploaded', async (t) => {
+  const lab = await bakedLab();
+  const share = await newShare();
+  const copy = path.join(await tempDir(), 'images');
+  await mkdir(copy);
+  for (const host of HOSTS) await runTool('cp', ['-a', path.join(lab.imagesDir, host), copy]);
+  const manifest = path.join(copy, 'pi1', MANIFEST_FILE);
+  await writeFile(manifest, (await readFile(manifest, 'utf8')).replace('"schema": 1', '"schema": 7'));
+
+  const result = await publish(copy, share);
+  t.is(result.exitCode, 2, cliOutput(result));
+  t.true(
+    cliOutput(result).includes(`${manifest} is a pi-lab manifest of schema 7; this pi-lab reads schema 1`),
+    cliOutput(result),
+  );
+  t.regex(cliOutput(result), /What to do: bake the host again/);
+  t.deepEqual((await shareInventory(share)).objects, [], 'nothing was uploaded');
 });

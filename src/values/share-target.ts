@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { isHostName, isUserName } from '../lab/ssh-destination.ts';
+import { isHostName, isUserName } from './ssh-destination.ts';
 
 export type ShareTarget =
   | { readonly kind: 'local'; readonly dir: string }
