@@ -23,7 +23,7 @@ const hosts = lab.hosts.filter((host) => host.recipe !== undefined).map((host) =
 const current = new Map<string, Manifest>();
 let comparedWith = 'nothing (no share configured)';
 if (options.share !== undefined || lab.share) {
-  const target = resolveShareOption(options.share, lab, 'report');
+  const target = resolveShareOption({ flag: '--share', value: options.share }, lab, 'report');
   comparedWith = `the current versions on ${describeShareTarget(target, lab.ssh.user)}`;
   try {
     const share = await openShare(target, lab);

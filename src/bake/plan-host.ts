@@ -7,7 +7,7 @@ import { digestOf } from './digest.ts';
 import { IMAGE_MARKER_PATH, renderMarker } from '../image/marker.ts';
 
 /** Bumped when the pipeline's output for the same inputs changes. */
-export const PIPELINE_VERSION = 'bake-5';
+export const PIPELINE_VERSION = 'bake-6';
 
 export interface OverlayFileSpec {
   readonly path: string;
@@ -101,10 +101,7 @@ function planConfigEdits(facts: CleanImageFacts, inputs: HostRecipeInputs): File
 }
 
 function planOverlayBootEdits(inputs: HostRecipeInputs): FileEdit[] {
-  return inputs.bootFiles.map((file) => ({
-    ...file,
-    reason: `overlay file for recipe ${inputs.recipe.name}`,
-  }));
+  return inputs.bootFiles.map((file) => overlayEdit(file, inputs.recipe.name));
 }
 
 /** Only what ends up in the image: the overlay's own path on this machine must not change the key. */

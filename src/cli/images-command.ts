@@ -55,7 +55,7 @@ export async function imagesCommand(argv: readonly string[], projectDir: string)
     let shareError: string | undefined;
     let shareName: string | undefined;
     if (!values.local && (values.share !== undefined || lab.share)) {
-      const target = resolveShareOption(values.share, lab, 'images');
+      const target = resolveShareOption({ flag: '--share', value: values.share }, lab, 'images');
       shareName = describeShareTarget(target, lab.ssh.user);
       try {
         rows.push(

@@ -42,7 +42,7 @@ export async function publishCommand(argv: readonly string[], projectDir: string
     const keep = parseKeep(values.keep) ?? lab.share?.keep ?? 3;
     const fromDir = path.resolve(values.from ?? path.join(projectDir, 'images'));
     const images = await readLocalImages(fromDir, hosts);
-    const target = resolveShareOption(values.to, lab, 'publish');
+    const target = resolveShareOption({ flag: '--to', value: values.to }, lab, 'publish');
     const live = !values.json && process.stderr.isTTY ? publishLiveReporter(process.stderr) : undefined;
     const reporter = values.json ? SILENT_PUBLISH_REPORTER : (live ?? publishLineReporter(process.stderr));
     const result = await runInterruptibly(async () => {

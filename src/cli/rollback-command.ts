@@ -30,7 +30,7 @@ export async function rollbackCommand(argv: readonly string[], projectDir: strin
     });
     const [host] = selectRecipeHosts(lab, positionals, 'roll back');
     if (!host) throw new UserError('Name exactly one host to roll back.', [ROLLBACK_USAGE]);
-    const target = resolveShareOption(values.share, lab, 'rollback');
+    const target = resolveShareOption({ flag: '--share', value: values.share }, lab, 'rollback');
     const result = await runInterruptibly(async () => {
       const share = await openShare(target, lab);
       try {

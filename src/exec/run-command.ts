@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { execa } from 'execa';
 import { InterruptedError, ToolError } from '../errors.ts';
+import { formatSeconds } from '../format-units.ts';
 import { type Command, formatCommand, formatPipeline } from './command.ts';
 
 /** partclone, debugfs, mkfs.* and sfdisk live in sbin directories that an ordinary user's PATH lacks. */
@@ -32,6 +33,7 @@ export interface RunResult {
   readonly stdout: string;
   readonly stderr: string;
   readonly exitCode: number;
+  readonly durationMs: number;
 }
 
 const TAIL_LINES = 20;
@@ -103,8 +105,8 @@ export async function runCommand(cmd: Command, options: RunOptions = {}): Promis
   const exitCode = result.exitCode ?? -1;
   const ok =
     !result.failed || (result.exitCode !== undefined && (options.okExitCodes ?? []).includes(exitCode));
-  if (!ok) throw toolError(formatCommand(cmd), result);
-  return { stdout: result.stdout, stderr: result.stderr, exitCode };
+  if (!ok) throw toolError(cmd, result);
+  return { stdout: result.stdout, stderr: result.stderr, exitCode, durationMs: result.durationMs };
 }
 
 /** Like runCommand, for tools whose stdout is binary (file contents). */
@@ -114,7 +116,8 @@ export async function runCommandForBytes(cmd: Command): Promise<Buffer> {
     execa(cmd.program, cmd.args, { ...baseOptions(cmd), stdin: 'ignore', encoding: 'buffer' }),
   );
   if (result.failed) {
-    throw toolError(formatCommand(cmd), {
+    throw toolError(cmd, {
+      durationMs: result.durationMs,
       exitCode: result.exitCode,
       signal: result.signal,
       code: result.code,
@@ -135,6 +138,7 @@ function stdinOption(options: RunOptions): {
 }
 
 interface FailedLike {
+  readonly durationMs: number;
   readonly exitCode?: number;
   readonly signal?: string;
   readonly stdout?: unknown;
@@ -152,24 +156,21 @@ interface FailedLike {
 const INTERRUPTING_SIGNALS = new Set(['SIGINT', 'SIGTERM', 'SIGHUP']);
 
 /** `stoppedByCaller`: killed on purpose by the code that started it (a pipeline stopping its other stages). */
-function toolError(
-  rendered: string,
-  result: FailedLike,
-  stoppedByCaller = false,
-): ToolError | InterruptedError {
+function toolError(cmd: Command, result: FailedLike, stoppedByCaller = false): ToolError | InterruptedError {
   const killedFromOutside = !result.timedOut && !result.isCanceled && !stoppedByCaller;
   if (result.signal && INTERRUPTING_SIGNALS.has(result.signal) && killedFromOutside)
     return new InterruptedError(interruptedBy ?? result.signal);
+  const notFound = result.code === 'ENOENT';
   const status = result.signal
     ? `killed by ${result.signal}`
-    : result.code === 'ENOENT'
+    : notFound
       ? 'not found'
       : `exit ${result.exitCode ?? '?'}`;
   const output = [result.stderr, result.stdout].filter((s): s is string => typeof s === 'string').join('\n');
-  const program = rendered.split(' ')[0] ?? rendered;
+  const ran = notFound ? '' : ` after ${formatSeconds(result.durationMs)}`;
   return new ToolError(
-    `${program} failed (${status})`,
-    rendered,
+    `${cmd.program} failed (${status})${ran}`,
+    formatCommand(cmd),
     status,
     tail(output || (result.originalMessage ?? '')),
   );
@@ -243,7 +244,7 @@ export function spawnStreaming(
   );
   let stoppedByCaller = false;
   const done = child.then((result) => {
-    if (result.failed) throw toolError(formatCommand(cmd), result, stoppedByCaller);
+    if (result.failed) throw toolError(cmd, result, stoppedByCaller);
     return typeof result.stderr === 'string' ? result.stderr : '';
   });
   // With stdin ignored, a closed stand-in keeps the type simple for callers that never write.

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ToolError } from '../errors.ts';
 import { command, formatCommand } from '../exec/command.ts';
 import { runCommand, runCommandForBytes } from '../exec/run-command.ts';
+import { formatSeconds } from '../format-units.ts';
 
 /** debugfs (e2fsprogs) edits and reads ext4 images without mounting them. */
 
@@ -46,7 +47,7 @@ export async function runDebugfsRequests(
   const failures = requestFailures(result.stderr);
   if (failures.length > 0) {
     throw new ToolError(
-      `debugfs could not apply ${failures.length} request(s) to ${image}`,
+      `debugfs could not apply ${failures.length} request(s) to ${image} after ${formatSeconds(result.durationMs)}`,
       `${formatCommand(cmd)}  # requests: ${requests.join('; ')}`,
       'exit 0 with errors',
       failures.join('\n'),

@@ -141,10 +141,20 @@ rootTest('SSH cut mid-restore: a clear error, the Pi stays in its imager, a re-r
   const deployLab = await lab({ share: published, pis: [{ name: 'pi1', startAs: 'imager' }] });
   const pi = deployLab.pi('pi1');
 
-  const running = deployLab.deploy(['pi1', '--yes', '--json']);
+  let deployGroup: number | undefined;
+  const running = deployLab.deploy(['pi1', '--yes', '--json'], {
+    onSpawn: (pid) => {
+      deployGroup = pid;
+    },
+  });
   const deadline = Date.now() + 5 * 60_000;
   while (!pi.restoreJobStarted()) {
-    if (Date.now() > deadline) t.fail('the restore never started');
+    if (Date.now() > deadline) {
+      // Stopped rather than left to its 20-minute timeout: the failure shows what it printed.
+      if (deployGroup !== undefined) process.kill(-deployGroup, 'SIGTERM');
+      t.fail(`the restore never started\n${cliOutput(await running)}`);
+      return;
+    }
     await sleep(200);
   }
   await sleep(2000);

@@ -176,8 +176,7 @@ test('systemd accepts the setup unit', async (t) => {
     () => false,
   );
   if (!available) {
-    t.log('systemd-analyze is not installed here; unit not verified');
-    t.pass();
+    t.fail('systemd-analyze is not installed: install the Debian package systemd (.ci/run does)');
     return;
   }
   const { rootfs } = await filesOf('pi0');
