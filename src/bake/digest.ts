@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { compareCodeUnits } from '../values/code-unit-order.ts';
 
 export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -12,7 +13,7 @@ export function canonicalJson(value: unknown): string {
     if (Buffer.isBuffer(original)) return { sha256: sha256(original) };
     if (item && typeof item === 'object' && !Array.isArray(item)) {
       return Object.fromEntries(
-        Object.entries(item as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        Object.entries(item as Record<string, unknown>).sort(([a], [b]) => compareCodeUnits(a, b)),
       );
     }
     return item;

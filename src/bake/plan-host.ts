@@ -5,6 +5,7 @@ import type { ManifestInputs } from '../image/manifest.ts';
 import type { CleanImageFacts, FileEdit, HostPlan, RootVariant, SymlinkEdit } from './bake-types.ts';
 import { digestOf } from './digest.ts';
 import { IMAGE_MARKER_PATH, renderMarker } from '../image/marker.ts';
+import { compareCodeUnits } from '../values/code-unit-order.ts';
 
 /** Bumped when the pipeline's output for the same inputs changes. */
 export const PIPELINE_VERSION = 'bake-6';
@@ -67,7 +68,7 @@ export function planHost(
     inputKey,
     imageVersion,
     inputs: manifestInputs,
-    bootEdits: [...contentEdits, marker].sort((a, b) => a.path.localeCompare(b.path)),
+    bootEdits: [...contentEdits, marker].sort((a, b) => compareCodeUnits(a.path, b.path)),
     rootVariant,
   };
 }
@@ -117,9 +118,9 @@ function planRootVariant(
 ): RootVariant | undefined {
   if (inputs.rootFiles.length === 0 && inputs.symlinks.length === 0) return undefined;
   const files = [...inputs.rootFiles]
-    .sort((a, b) => a.path.localeCompare(b.path))
+    .sort((a, b) => compareCodeUnits(a.path, b.path))
     .map((file) => overlayEdit(file, inputs.recipe.name));
-  const symlinks = [...inputs.symlinks].sort((a, b) => a.path.localeCompare(b.path));
+  const symlinks = [...inputs.symlinks].sort((a, b) => compareCodeUnits(a.path, b.path));
   const key = digestOf({
     pipeline: PIPELINE_VERSION,
     source: facts.root.files.map((file) => facts.fileDigests.get(file) ?? file),

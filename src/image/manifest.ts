@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseContractJson } from './contract-json.ts';
+import { compareCodeUnits } from '../values/code-unit-order.ts';
 
 /** The manifest of one host image: what bake writes and publish, the share, CI and deploy read. */
 export const MANIFEST_FILE = 'pi-lab-manifest.json';
@@ -76,7 +77,7 @@ export function parseManifest(text: string, where: string): Manifest {
 export function renderManifest(manifest: Manifest): string {
   const sortedBelowTop = function (this: unknown, key: string, value: unknown): unknown {
     if (key === '' || value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => compareCodeUnits(a, b)));
   };
   return `${JSON.stringify(manifest, sortedBelowTop, 2)}\n`;
 }
