@@ -9,7 +9,7 @@ import {
 import { type DeployOutcome, SILENT_DEPLOY_REPORTER } from '../deploy/deploy-events.ts';
 import { deployHosts } from '../deploy/deploy-hosts.ts';
 import { type DeployTarget, resolveDeployTarget } from '../deploy/deploy-target.ts';
-import { dryRunCommands } from '../deploy/dry-run-commands.ts';
+import { dryRunCommands, readDryRunImage } from '../deploy/dry-run-deploy.ts';
 import { UserError } from '../errors.ts';
 import type { Lab } from '../lab/lab-types.ts';
 import { loadLab } from '../lab/load-lab.ts';
@@ -63,7 +63,13 @@ export async function deployCommand(argv: readonly string[], projectDir: string)
     const targets = hosts.map((host) => resolveDeployTarget(lab, host));
     const settings = deploySettings(lab, projectDir, values.version);
 
-    if (values['dry-run']) return printDryRun(targets, settings, values.json ?? false);
+    if (values['dry-run']) {
+      const imageDirs = [
+        ...(lab.share?.target.kind === 'local' ? [lab.share.target.dir] : []),
+        path.join(projectDir, 'images'),
+      ];
+      return await printDryRun(targets, settings, imageDirs, values.json ?? false);
+    }
 
     if (!values.yes) await confirm(targets, lab, values.version);
     const live = !values.json && process.stderr.isTTY ? deployLiveReporter(process.stderr) : undefined;
@@ -97,14 +103,24 @@ function deploySettings(lab: Lab, projectDir: string, version: string | undefine
   };
 }
 
-function printDryRun(targets: readonly DeployTarget[], settings: DeploySettings, json: boolean): number {
+/** The real step list, run against a simulated Pi: every command, in order, connecting to nothing. */
+async function printDryRun(
+  targets: readonly DeployTarget[],
+  settings: DeploySettings,
+  imageDirs: readonly string[],
+  json: boolean,
+): Promise<number> {
   const ordered = [...targets.filter((t) => !t.isRouter), ...targets.filter((t) => t.isRouter)];
-  const outcomes: DeployOutcome[] = ordered.map((target) => ({
-    host: target.host,
-    status: 'planned',
-    seconds: 0,
-    commands: dryRunCommands(target, settings),
-  }));
+  const outcomes: DeployOutcome[] = [];
+  for (const target of ordered) {
+    const image = await readDryRunImage(target.host, settings.version, imageDirs);
+    outcomes.push({
+      host: target.host,
+      status: 'planned',
+      seconds: 0,
+      commands: await dryRunCommands(target, settings, image),
+    });
+  }
   if (json) {
     process.stdout.write(jsonOutput({ ok: true, dryRun: true, hosts: outcomes }));
   } else {

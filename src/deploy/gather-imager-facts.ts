@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describeError } from '../errors.ts';
 import { ContractError } from '../image/contract-json.ts';
 import { type Manifest, MANIFEST_FILE, parseManifest } from '../image/manifest.ts';
-import type { SshSession } from '../ssh/ssh-session.ts';
+import type { RemoteHost } from './remote-port.ts';
 import type { DeployTarget } from './deploy-target.ts';
 import type { ImageLocation } from './image-location.ts';
 import { type ImagerFacts, parseFindmnt, parseLsblk } from './imager-facts.ts';
@@ -19,14 +19,14 @@ const SAFE_FILE_NAME = /^[\w.+-]+$/;
 
 /** Reads everything preflight judges, without changing anything on the imager. */
 export async function gatherImagerFacts(
-  session: SshSession,
+  session: RemoteHost,
   target: DeployTarget,
   image: ImageLocation,
   hostname: string,
   timeoutSeconds: number,
 ): Promise<ImagerFacts> {
   const user = session.endpoint.user;
-  const run = (cmd: Parameters<SshSession['exec']>[0], stdin?: string) =>
+  const run = (cmd: Parameters<RemoteHost['exec']>[0], stdin?: string) =>
     session.exec(cmd, { timeoutSeconds, ...(stdin === undefined ? {} : { stdin }) });
   const devices = parseLsblk((await session.run(listBlockDevices(), { timeoutSeconds })).stdout);
   const root = parseFindmnt((await run(findMount('/'))).stdout);
@@ -83,7 +83,7 @@ export async function gatherImagerFacts(
 
 /** `Disk /dev/sda: <N>s` in the image's `<disk>-pt.parted`: the size the image needs. */
 async function recordedDiskBytes(
-  session: SshSession,
+  session: RemoteHost,
   image: ImageLocation,
   manifest: Manifest,
   timeoutSeconds: number,

@@ -1,23 +1,22 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, UserError } from '../errors.ts';
 import { interruptedSignal } from '../exec/run-command.ts';
-import { connectSsh } from '../ssh/connect-ssh.ts';
 import { describeEndpoint, type SshEndpoint, type SshSettings } from '../ssh/ssh-endpoint.ts';
-import type { SshSession } from '../ssh/ssh-session.ts';
+import type { RemoteHost, RemotePort } from './remote-port.ts';
 import { readHostname } from './remote-commands.ts';
 
 export interface Answer {
-  readonly session: SshSession;
+  readonly session: RemoteHost;
   readonly hostname: string;
 }
 
 /** One attempt: connects and asks the host its name. */
 export async function askName(
+  port: RemotePort,
   endpoint: SshEndpoint,
   settings: SshSettings,
   timeoutSeconds: number,
 ): Promise<Answer> {
-  const session = await connectSsh(endpoint, { ...settings, connectTimeoutSeconds: timeoutSeconds });
+  const session = await port.connect(endpoint, { ...settings, connectTimeoutSeconds: timeoutSeconds });
   try {
     const result = await session.run(readHostname(), { timeoutSeconds });
     return { session, hostname: result.stdout.trim() };
@@ -33,13 +32,14 @@ export async function askName(
  * changed host key, a refused login) fail at once.
  */
 export async function waitForName(
+  port: RemotePort,
   endpoint: SshEndpoint,
   name: string,
   settings: SshSettings,
   timeoutSeconds: number,
   attemptSeconds: number,
   beforeAttempt?: () => void,
-): Promise<SshSession> {
+): Promise<RemoteHost> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   let last = 'no answer yet';
   for (;;) {
@@ -47,7 +47,7 @@ export async function waitForName(
     const remaining = Math.max(1, Math.min(attemptSeconds, (deadline - Date.now()) / 1000));
     beforeAttempt?.();
     try {
-      const answer = await askName(endpoint, settings, remaining);
+      const answer = await askName(port, endpoint, settings, remaining);
       if (answer.hostname === name) return answer.session;
       last = `it answers as ${answer.hostname}`;
       await answer.session.close();
@@ -59,7 +59,7 @@ export async function waitForName(
       throw new UserError(
         `${name} did not answer at ${describeEndpoint(endpoint)} within ${timeoutSeconds} s (${last}).`,
       );
-    await sleep(Math.min(2000, Math.max(0, deadline - Date.now())));
+    await port.pause(Math.min(2000, Math.max(0, deadline - Date.now())));
   }
 }
 

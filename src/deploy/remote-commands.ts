@@ -37,6 +37,9 @@ export const listBlockDevices = (): Command =>
 export const findMount = (file: string): Command =>
   command('findmnt', ['-J', '-n', '-o', 'SOURCE,TARGET,FSTYPE', '-T', file]);
 
+/** What is mounted at `dir` itself (not the file system holding it): empty when nothing is. */
+export const findMountSource = (dir: string): Command => command('findmnt', ['-n', '-o', 'SOURCE', dir]);
+
 export const PREFLIGHT_TOOLS = [
   'ocs-sr',
   'partclone.vfat',

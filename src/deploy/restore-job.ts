@@ -1,10 +1,7 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { describeError, InterruptedError } from '../errors.ts';
 import { interruptedSignal } from '../exec/run-command.ts';
 import { describeEndpoint } from '../ssh/ssh-endpoint.ts';
-import type { SshSession } from '../ssh/ssh-session.ts';
+import type { RemoteHost, RemotePort } from './remote-port.ts';
 import { StepError } from './deploy-events.ts';
 import type { ImageLocation } from './image-location.ts';
 import {
@@ -29,7 +26,7 @@ export function parseJobState(text: string): JobState {
 }
 
 export async function readJobState(
-  session: SshSession,
+  session: RemoteHost,
   host: string,
   timeoutSeconds: number,
 ): Promise<JobState> {
@@ -50,7 +47,8 @@ export interface RestoreRun {
  * and the log's last lines.
  */
 export async function runRestoreJob(
-  session: SshSession,
+  port: RemotePort,
+  session: RemoteHost,
   host: string,
   version: string,
   image: ImageLocation,
@@ -64,9 +62,11 @@ export async function runRestoreJob(
     asRoot(user, startRestoreJob(host, version, ocsRestoreArgs(image.root, image.name, disk))),
     { timeoutSeconds: 60 },
   );
-  await mkdir(logDir, { recursive: true });
-  const logFile = path.join(logDir, `restore-${host}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
-  const log = createWriteStream(logFile);
+  const log = await port.openLog(
+    logDir,
+    `restore-${host}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`,
+  );
+  const logFile = log.file;
   let tail = '';
   let lastPercent = -1;
   try {
@@ -114,7 +114,7 @@ export async function runRestoreJob(
     }
     return { logFile };
   } finally {
-    await new Promise((resolve) => log.end(resolve));
+    await log.end();
   }
 }
 

@@ -1,4 +1,4 @@
-import type { SshSession } from '../ssh/ssh-session.ts';
+import type { RemoteHost } from './remote-port.ts';
 import {
   asRoot,
   disableUsbBoot,
@@ -23,7 +23,7 @@ export function bootloaderDate(output: string): string | undefined {
  * bootloader knows it (nothing on the disk changes), else by renaming the USB boot partition's
  * config.txt (the restore writes a new boot partition anyway). Never formats anything.
  */
-export async function sendToImager(session: SshSession, timeoutSeconds: number): Promise<ImagerRoute> {
+export async function sendToImager(session: RemoteHost, timeoutSeconds: number): Promise<ImagerRoute> {
   const user = session.endpoint.user;
   const version = await session.exec(readBootloaderVersion(), { timeoutSeconds });
   const date = bootloaderDate(version.stdout);
@@ -40,7 +40,7 @@ export async function sendToImager(session: SshSession, timeoutSeconds: number):
 }
 
 /** The connection dies with the reboot: that is the expected outcome, not an error. */
-export async function rebootNow(session: SshSession): Promise<void> {
+export async function rebootNow(session: RemoteHost): Promise<void> {
   await session.exec(asRoot(session.endpoint.user, reboot()), { timeoutSeconds: 20 }).catch(() => undefined);
   await session.close();
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Manifest } from '../image/manifest.ts';
 import { IMAGE_MARKER_PATH, type ImageMarker, parseMarker } from '../image/marker.ts';
 import { parseSfdiskDump, partitionDeviceName, type PartitionTable } from '../clonezilla/partition-table.ts';
-import type { SshSession } from '../ssh/ssh-session.ts';
+import type { RemoteHost } from './remote-port.ts';
 import type { ImageLocation } from './image-location.ts';
 import { asRoot, dumpPartitionTable, readFatFile, readFileCommand } from './remote-commands.ts';
 
@@ -19,7 +19,7 @@ const FIRST_BOOT_FILES = ['firstrun.sh', 'user-data'] as const;
 
 /** Reads the restored disk back on the imager: its partition table and the boot partition's files. */
 export async function readWrittenDisk(
-  session: SshSession,
+  session: RemoteHost,
   manifest: Manifest,
   image: ImageLocation,
   disk: string,
@@ -30,7 +30,7 @@ export async function readWrittenDisk(
     Object.keys(manifest.files)
       .find((name) => name.endsWith('-pt.sf'))
       ?.replace(/-pt\.sf$/, '') ?? 'sda';
-  const run = (cmd: Parameters<SshSession['exec']>[0]) => session.exec(asRoot(user, cmd), { timeoutSeconds });
+  const run = (cmd: Parameters<RemoteHost['exec']>[0]) => session.exec(asRoot(user, cmd), { timeoutSeconds });
   const table = (await run(dumpPartitionTable(disk))).stdout;
   const imageTable = (await run(readFileCommand(path.posix.join(image.dir, `${imageDisk}-pt.sf`)))).stdout;
   const bootNumber = bootPartitionNumber(manifest);
