@@ -135,6 +135,17 @@ export function checkSshHost(value: string): ValueProblem | undefined {
   };
 }
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Credentials are never written in the lab file: it names the environment variable holding them. */
+export function checkEnvName(value: string): ValueProblem | undefined {
+  if (ENV_NAME.test(value)) return undefined;
+  return {
+    message: 'is not the name of an environment variable',
+    fix: 'name the variable that holds the password (or user:password), e.g. PI_LAB_PLUG_PASSWORD',
+  };
+}
+
 const DISK = /^(?:sd[a-z]{1,2}|mmcblk\d+|nvme\d+n\d+|vd[a-z]{1,2}|loop\d+)$/;
 
 export function checkDiskName(value: string): ValueProblem | undefined {

@@ -239,6 +239,73 @@ function describeImagerName(host: LabHost, { owner, name, explicit }: ImagerName
     : `is also the default imager name of ${whose} (${owner.name} → ${name})`;
 }
 
+export function plugNamesAreUnique(lab: LabParts): Problem[] {
+  const plugs = lab.plugs ?? [];
+  const hostNames = new Set(lab.hosts.map((host) => host.name));
+  const repeated = duplicates(plugs, (plug) => plug.name).map(([plug, first]) => ({
+    path: `power.plugs[${plug.index}].name`,
+    message: `repeats the name of power.plugs[${first.index}]`,
+    value: plug.name,
+    fix: 'give every plug its own name',
+  }));
+  const hostLike = plugs
+    .filter((plug) => hostNames.has(plug.name))
+    .map((plug) => ({
+      path: `power.plugs[${plug.index}].name`,
+      message: 'is also the name of a host, so `npm run power -- off NAME` could mean either',
+      value: plug.name,
+      fix: `name the plug after what it is, e.g. "${plug.name}-plug" or "strip"`,
+    }));
+  return [...repeated, ...hostLike];
+}
+
+export function plugsFeedLabHosts(lab: LabParts): Problem[] {
+  if (lab.hostsComplete === false) return [];
+  const hostNames = new Set(lab.hosts.map((host) => host.name));
+  return (lab.plugs ?? []).flatMap((plug) =>
+    plug.feeds
+      .map((name, i) => ({ name, i }))
+      .filter(({ name }) => !hostNames.has(name))
+      .map(({ name, i }) => ({
+        path: `power.plugs[${plug.index}].feeds[${i}]`,
+        message: 'is not a host of this lab',
+        value: name,
+        fix: `name hosts from hosts[] (${[...hostNames].join(', ') || 'none'}), or leave feeds out: the plug then feeds every host`,
+      })),
+  );
+}
+
+/** `power off` must know which plug cuts a host: one per host. */
+export function hostsHaveOnePlug(lab: LabParts): Problem[] {
+  const fedBy = new Map<string, number>();
+  const problems: Problem[] = [];
+  for (const plug of lab.plugs ?? []) {
+    plug.feeds.forEach((name, i) => {
+      const first = fedBy.get(name);
+      if (first === undefined) fedBy.set(name, plug.index);
+      else
+        problems.push({
+          path: `power.plugs[${plug.index}].feeds[${i}]`,
+          message: `is fed by power.plugs[${first}] already`,
+          value: name,
+          fix: 'list each host under the one plug its power supply is in (a plug without feeds feeds every host)',
+        });
+    });
+  }
+  return problems;
+}
+
+/** The magic packet is addressed to the host's MAC. */
+export function wakeOnLanHostsHaveMacs(lab: LabParts): Problem[] {
+  return lab.hosts
+    .filter((host) => host.wakeOnLan && host.mac === undefined)
+    .map((host) => ({
+      path: `hosts[${host.index}].wake_on_lan`,
+      message: "needs the host's mac: the magic packet is addressed to it",
+      fix: 'add mac: "xx:xx:xx:xx:xx:xx" (the host\'s Ethernet MAC, `ip link` shows it)',
+    }));
+}
+
 /** Run in this order; each rule is independent of the others. */
 export const labRules: readonly LabRule[] = [
   hostNamesAreUnique,
@@ -256,25 +323,26 @@ export const labRules: readonly LabRule[] = [
   imagerNamesAreUnique,
   hostNamesAreNotImagerNames,
   hostsHaveAPurpose,
+  plugNamesAreUnique,
+  plugsFeedLabHosts,
+  hostsHaveOnePlug,
+  wakeOnLanHostsHaveMacs,
 ];
 
 export function checkLabRules(lab: LabParts, context: LabRuleContext): Problem[] {
   return labRules.flatMap((rule) => rule(lab, context));
 }
 
-/** Each later host whose key repeats an earlier one's, paired with that earlier host. */
-function duplicates(
-  hosts: readonly LabHost[],
-  key: (host: LabHost) => string | undefined,
-): [LabHost, LabHost][] {
-  const seen = new Map<string, LabHost>();
-  const found: [LabHost, LabHost][] = [];
-  for (const host of hosts) {
-    const value = key(host);
+/** Each later item whose key repeats an earlier one's, paired with that earlier item. */
+function duplicates<T>(items: readonly T[], key: (item: T) => string | undefined): [T, T][] {
+  const seen = new Map<string, T>();
+  const found: [T, T][] = [];
+  for (const item of items) {
+    const value = key(item);
     if (value === undefined) continue;
     const first = seen.get(value);
-    if (first) found.push([host, first]);
-    else seen.set(value, host);
+    if (first) found.push([item, first]);
+    else seen.set(value, item);
   }
   return found;
 }

@@ -4,6 +4,7 @@ import {
   checkAbsolutePath,
   checkCidr,
   checkDiskName,
+  checkEnvName,
   checkHostname,
   checkInterfaceName,
   checkIpv4,
@@ -68,6 +69,22 @@ export const hostSchema = z.strictObject({
   ip: checkedString(checkIpv4).optional(),
   ssh: hostSshSchema.optional(),
   imager: imagerSchema.optional(),
+  /** Woken with a magic packet sent from the router (a machine without a plug of its own, like data1). */
+  wake_on_lan: z.boolean().default(false),
+});
+
+/** A smart plug feeding some of the lab (default: all of it); its password is named, never written. */
+export const plugSchema = z.strictObject({
+  name: checkedString(checkKebabName),
+  driver: z.enum(['kasa', 'shelly', 'tasmota']),
+  address: checkedString(checkSshHost),
+  port: port.optional(),
+  credentials: checkedString(checkEnvName).optional(),
+  feeds: z.array(checkedString(checkHostname)).min(1).optional(),
+});
+
+export const powerSchema = z.strictObject({
+  plugs: z.array(plugSchema).min(1),
 });
 
 /** Where publish puts the images and where imagers find them. */
@@ -110,6 +127,7 @@ export const labSchema = z.strictObject({
   share: shareSchema.optional(),
   ssh: sshSchema.optional(),
   deploy: deploySchema.optional(),
+  power: powerSchema.optional(),
   hosts: z.array(hostSchema),
 });
 

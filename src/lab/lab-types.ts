@@ -14,7 +14,27 @@ export interface Lab {
   readonly share?: LabShare;
   readonly ssh: LabSsh;
   readonly deploy: LabDeploy;
+  readonly power?: LabPower;
   readonly hosts: readonly LabHost[];
+}
+
+export type PlugDriverName = 'kasa' | 'shelly' | 'tasmota';
+
+export interface LabPlug {
+  readonly name: string;
+  readonly driver: PlugDriverName;
+  readonly address: string;
+  readonly port?: number;
+  /** The environment variable holding its password, or user:password. */
+  readonly credentialsVariable?: string;
+  /** The hosts it feeds: as written, or every host of the lab. */
+  readonly feeds: readonly string[];
+  /** Position in the lab file's `power.plugs` list. */
+  readonly index: number;
+}
+
+export interface LabPower {
+  readonly plugs: readonly LabPlug[];
 }
 
 /**
@@ -28,6 +48,10 @@ export interface LabParts {
   readonly network?: LabNetwork;
   /** The hosts without field errors; `index` still locates each in the file. */
   readonly hosts: readonly LabHost[];
+  /** False when some host has a field error: rules needing every host's name are skipped. */
+  readonly hostsComplete?: boolean;
+  /** The plugs without field errors. */
+  readonly plugs?: readonly LabPlug[];
 }
 
 export interface LabDeploy {
@@ -79,6 +103,7 @@ export interface LabHost {
   /** Lowercased. */
   readonly mac?: string;
   readonly ip?: string;
+  readonly wakeOnLan?: boolean;
   /** Position in the lab file's `hosts` list. */
   readonly index: number;
   /** How deploy reaches the host on its USB disk; unset fields take defaults (see deploy targets). */

@@ -1,8 +1,17 @@
 import path from 'node:path';
 import { formatIpv4, parseCidr, prefixMask } from './ipv4.ts';
-import { hostSchema, networkSchema, type LabInput } from './lab-schema.ts';
+import { hostSchema, networkSchema, plugSchema, type LabInput } from './lab-schema.ts';
 import { parseShareTarget } from '../values/share-target.ts';
-import type { ImagerInput, Lab, LabHost, LabNetwork, LabParts, LabShare, LabSsh } from './lab-types.ts';
+import type {
+  ImagerInput,
+  Lab,
+  LabHost,
+  LabNetwork,
+  LabParts,
+  LabPlug,
+  LabShare,
+  LabSsh,
+} from './lab-types.ts';
 import { parseSshDestination } from '../values/ssh-destination.ts';
 
 /** Turns schema-valid input into the resolved Lab; the schema guarantees every value is well-formed. */
@@ -15,6 +24,9 @@ export function resolveLab(input: LabInput, file: string, projectDir: string): L
     ...(share ? { share: resolveShare(share, projectDir) } : {}),
     ssh: resolveSsh(ssh),
     deploy: { parallel: deploy?.parallel ?? 3, timeouts: { ...(deploy?.timeouts ?? {}) } },
+    ...(input.power
+      ? { power: { plugs: input.power.plugs.map((plug, index) => resolvePlug(plug, index, input.hosts)) } }
+      : {}),
     hosts: input.hosts.map(resolveHost),
   };
 }
@@ -27,12 +39,23 @@ export function resolveWellFormedParts(input: unknown, file: string): LabParts {
   const sections: Partial<Record<string, unknown>> = typeof input === 'object' && input !== null ? input : {};
   const network = networkSchema.safeParse(sections.network);
   const hosts: readonly unknown[] = Array.isArray(sections.hosts) ? sections.hosts : [];
+  const wellFormedHosts = hosts.flatMap((host) => {
+    const parsed = hostSchema.safeParse(host);
+    return parsed.success ? [parsed.data] : [];
+  });
+  const power = sections.power as { plugs?: unknown } | undefined;
+  const plugs: readonly unknown[] = Array.isArray(power?.plugs) ? power.plugs : [];
   return {
     file,
     ...(network.success ? { network: resolveNetwork(network.data) } : {}),
     hosts: hosts.flatMap((host, index) => {
       const parsed = hostSchema.safeParse(host);
       return parsed.success ? [resolveHost(parsed.data, index)] : [];
+    }),
+    hostsComplete: wellFormedHosts.length === hosts.length,
+    plugs: plugs.flatMap((plug, index) => {
+      const parsed = plugSchema.safeParse(plug);
+      return parsed.success ? [resolvePlug(parsed.data, index, wellFormedHosts)] : [];
     }),
   };
 }
@@ -60,9 +83,26 @@ function resolveHost(host: LabInput['hosts'][number], index: number): LabHost {
     ...(host.recipe === undefined ? {} : { recipe: host.recipe }),
     ...(host.mac === undefined ? {} : { mac: host.mac.toLowerCase() }),
     ...(host.ip === undefined ? {} : { ip: host.ip }),
+    ...(host.wake_on_lan ? { wakeOnLan: true } : {}),
     index,
     ...(host.ssh === undefined ? {} : { ssh: { ...host.ssh } }),
     ...(host.imager === undefined ? {} : { imager: resolveImager(host.imager) }),
+  };
+}
+
+function resolvePlug(
+  plug: NonNullable<LabInput['power']>['plugs'][number],
+  index: number,
+  hosts: readonly { readonly name: string }[],
+): LabPlug {
+  return {
+    name: plug.name,
+    driver: plug.driver,
+    address: plug.address,
+    ...(plug.port === undefined ? {} : { port: plug.port }),
+    ...(plug.credentials === undefined ? {} : { credentialsVariable: plug.credentials }),
+    feeds: plug.feeds ?? hosts.map((host) => host.name),
+    index,
   };
 }
 

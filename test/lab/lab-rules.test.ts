@@ -269,6 +269,10 @@ test('the cross-field rules are named and listed', (t) => {
       'imagerNamesAreUnique',
       'hostNamesAreNotImagerNames',
       'hostsHaveAPurpose',
+      'plugNamesAreUnique',
+      'plugsFeedLabHosts',
+      'hostsHaveOnePlug',
+      'wakeOnLanHostsHaveMacs',
     ],
   );
 });

@@ -153,7 +153,7 @@ test('an unknown key is reported with the key it probably meant', (t) => {
   );
   t.deepEqual(details, [
     'recipes/lab.yaml: image.placholder: unknown key — did you mean "placeholder"? (known keys: clean, placeholder)',
-    'recipes/lab.yaml: hosts[1].recipie: unknown key — did you mean "recipe"? (known keys: name, recipe, mac, ip, ssh, imager)',
+    'recipes/lab.yaml: hosts[1].recipie: unknown key — did you mean "recipe"? (known keys: name, recipe, mac, ip, ssh, imager, wake_on_lan)',
   ]);
 });
 
