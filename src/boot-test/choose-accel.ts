@@ -3,7 +3,9 @@ import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
+import { ToolError } from '../errors.ts';
+import { command } from '../exec/command.ts';
+import { spawnStreaming } from '../exec/run-command.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -49,9 +51,8 @@ export function cpuArgs(accel: Accel): string[] {
 export async function probeAccel(accel: Accel, extraArgs: readonly string[] = []): Promise<ProbeResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pi-lab-accel-'));
   const debugLog = path.join(dir, 'firmware.log');
-  const qemu = execa(
-    'qemu-system-x86_64',
-    [
+  const qemu = spawnStreaming(
+    command('qemu-system-x86_64', [
       '-machine',
       `q35,accel=${accel}`,
       ...cpuArgs(accel),
@@ -66,11 +67,17 @@ export async function probeAccel(accel: Accel, extraArgs: readonly string[] = []
       '-global',
       'isa-debugcon.iobase=0x402',
       ...extraArgs,
-    ],
-    { reject: false, stdin: 'ignore', timeout: PROBE_SECONDS * 1000 },
+    ]),
+    { stdin: 'ignore' },
+  );
+  qemu.stdout.resume();
+  // Its error output, once it has ended (killed by us or on its own).
+  const ended = qemu.done.then(
+    (stderr) => stderr,
+    (error: unknown) => (error instanceof ToolError ? error.outputTail : String(error)),
   );
   const state = { exited: false };
-  void qemu.finally(() => (state.exited = true));
+  void ended.then(() => (state.exited = true));
   try {
     const deadline = Date.now() + PROBE_SECONDS * 1000;
     while (Date.now() < deadline && !state.exited) {
@@ -78,19 +85,17 @@ export async function probeAccel(accel: Accel, extraArgs: readonly string[] = []
       await sleep(50);
     }
     const diedOnItsOwn = state.exited;
-    qemu.kill('SIGKILL');
-    const result = await qemu;
+    qemu.kill();
+    const stderr = await ended;
     if ((await readFile(debugLog, 'utf8').catch(() => '')).includes(FIRMWARE_BANNER)) return { ok: true };
-    const said =
-      result.stderr.split('\n').find((line) => /error|fail|abort/i.test(line)) ??
-      result.stderr.split('\n')[0];
+    const said = stderr.split('\n').find((line) => /error|fail|abort/i.test(line)) ?? stderr.split('\n')[0];
     return {
       ok: false,
       why: diedOnItsOwn && said ? said.trim() : `its firmware printed nothing within ${PROBE_SECONDS} s`,
     };
   } finally {
-    qemu.kill('SIGKILL');
-    await qemu.catch(() => undefined);
+    qemu.kill();
+    await ended;
     await rm(dir, { recursive: true, force: true });
   }
 }

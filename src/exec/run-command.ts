@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { InterruptedError, ToolError } from '../errors.ts';
 import { formatSeconds } from '../format-units.ts';
 import { type Command, formatCommand, formatPipeline } from './command.ts';
+import { noteStarted } from './process-record.ts';
 
 /** partclone, debugfs, mkfs.* and sfdisk live in sbin directories that an ordinary user's PATH lacks. */
 const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
@@ -93,6 +94,7 @@ function baseOptions(cmd: Command) {
 /** Runs one command to completion and returns its output; a failure becomes a ToolError. */
 export async function runCommand(cmd: Command, options: RunOptions = {}): Promise<RunResult> {
   refuseIfInterrupted();
+  noteStarted(cmd);
   const result = await track(
     execa(cmd.program, cmd.args, {
       ...baseOptions(cmd),
@@ -112,6 +114,7 @@ export async function runCommand(cmd: Command, options: RunOptions = {}): Promis
 /** Like runCommand, for tools whose stdout is binary (file contents). */
 export async function runCommandForBytes(cmd: Command): Promise<Buffer> {
   refuseIfInterrupted();
+  noteStarted(cmd);
   const result = await track(
     execa(cmd.program, cmd.args, { ...baseOptions(cmd), stdin: 'ignore', encoding: 'buffer' }),
   );
@@ -234,6 +237,7 @@ export function spawnStreaming(
   cmd: Command,
   options: { readonly stdin: 'pipe' | 'ignore' },
 ): StreamingProcess {
+  noteStarted(cmd);
   const child = track(
     execa(cmd.program, cmd.args, {
       ...baseOptions(cmd),
