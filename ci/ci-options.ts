@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../src/cli/project-root.ts';
+import { DEFAULT_LAB_FILE } from '../src/lab/default-lab-file.ts';
 
 /**
  * What every CI step takes, from flags or the runner's environment (repository variables):
@@ -36,7 +37,7 @@ export function ciOptions(argv: readonly string[] = process.argv.slice(2)): CiOp
   const share = values.share ?? (env.PI_LAB_SHARE || undefined);
   return {
     projectDir,
-    lab: path.resolve(values.lab ?? (env.PI_LAB_LAB || path.join(projectDir, 'recipes/lab.yaml'))),
+    lab: path.resolve(values.lab ?? (env.PI_LAB_LAB || path.join(projectDir, DEFAULT_LAB_FILE))),
     out: path.resolve(values.out ?? (env.PI_LAB_IMAGES || path.join(projectDir, 'images'))),
     reportDir: path.resolve(values['report-dir'] ?? path.join(projectDir, 'ci-out')),
     ...(clean ? { clean: path.resolve(clean) } : {}),

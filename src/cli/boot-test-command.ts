@@ -2,11 +2,7 @@ import path from 'node:path';
 import { runBootTest, type BootTestResult } from '../boot-test/run-boot-test.ts';
 import { interruptedSignal } from '../exec/run-command.ts';
 import { UserError } from '../errors.ts';
-import { loadLab } from '../lab/load-lab.ts';
-import { jsonOutput } from './json-output.ts';
-import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
-import { runInterruptibly } from './interrupts.ts';
-import { parseCliArgs } from './parse-cli-args.ts';
+import { defineCommand } from './define-command.ts';
 
 export const BOOT_TEST_USAGE = `Usage: npm run boot-test -- [HOST...] [--lab FILE] [--from DIR] [--disk HOST=FILE] [--logs DIR] [--json] [--keep]
 
@@ -21,46 +17,37 @@ no failed units, the image marker. The images are only read.
   --json        print per-host checks and timings on stdout
   --keep        leave each VM running once checked, with the SSH command to enter it (Ctrl-C ends it)`;
 
-export async function bootTestCommand(argv: readonly string[], projectDir: string): Promise<number> {
-  try {
-    const { values, positionals } = parseCliArgs(
-      argv,
-      {
-        lab: { type: 'string' },
-        from: { type: 'string' },
-        logs: { type: 'string' },
-        disk: { type: 'string', multiple: true },
-        json: { type: 'boolean' },
-        keep: { type: 'boolean' },
-      },
-      BOOT_TEST_USAGE,
+export const bootTestCommand = defineCommand({
+  name: 'boot-test',
+  usage: BOOT_TEST_USAGE,
+  options: {
+    from: { type: 'string' },
+    logs: { type: 'string' },
+    disk: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+    keep: { type: 'boolean' },
+  },
+  readsLab: true,
+  leftAsItWas: 'the VMs are stopped and their disks removed; images/ is only ever read.',
+  run: async ({ values, positionals, lab, projectDir, interruptibly }) => {
+    const result = await interruptibly(() =>
+      runBootTest({
+        lab,
+        hosts: positionals,
+        fromDir: path.resolve(values.from ?? path.join(projectDir, 'images')),
+        logDir: path.resolve(values.logs ?? path.join(projectDir, 'logs/boot-test')),
+        disks: parseDiskOptions(values.disk ?? []),
+        onProgress: (line) => process.stderr.write(`${line}\n`),
+        ...(values.keep ? { holdOpen: holdUntilInterrupted } : {}),
+      }),
     );
-    if (values.help) {
-      process.stdout.write(`${BOOT_TEST_USAGE}\n`);
-      return EXIT_OK;
-    }
-    const lab = await loadLab(path.resolve(values.lab ?? path.join(projectDir, 'recipes/lab.yaml')), {
-      projectDir,
-    });
-    const result = await runInterruptibly(
-      () =>
-        runBootTest({
-          lab,
-          hosts: positionals,
-          fromDir: path.resolve(values.from ?? path.join(projectDir, 'images')),
-          logDir: path.resolve(values.logs ?? path.join(projectDir, 'logs/boot-test')),
-          disks: parseDiskOptions(values.disk ?? []),
-          onProgress: (line) => process.stderr.write(`${line}\n`),
-          ...(values.keep ? { holdOpen: holdUntilInterrupted } : {}),
-        }),
-      'the VMs are stopped and their disks removed; images/ is only ever read.',
-    );
-    process.stdout.write(values.json ? jsonOutput(result) : renderBootTestReport(result));
-    return result.ok ? EXIT_OK : EXIT_FAILED;
-  } catch (error) {
-    return reportFatal(error);
-  }
-}
+    return {
+      ok: result.ok,
+      json: result,
+      printText: () => process.stdout.write(renderBootTestReport(result)),
+    };
+  },
+});
 
 function parseDiskOptions(values: readonly string[]): Record<string, string> {
   const disks: Record<string, string> = {};

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { parseArgs } from 'node:util';
 import {
   DEFAULT_DEPLOY_TIMEOUTS,
   type DeploySettings,
@@ -12,7 +11,6 @@ import { type DeployTarget, resolveDeployTarget } from '../deploy/deploy-target.
 import { dryRunCommands, readDryRunImage } from '../deploy/dry-run-deploy.ts';
 import { UserError } from '../errors.ts';
 import type { Lab } from '../lab/lab-types.ts';
-import { loadLab } from '../lab/load-lab.ts';
 import { selectRecipeHosts } from '../lab/select-hosts.ts';
 import { openShare } from '../share/open-share.ts';
 import { readHostOnShare } from '../share/read-share-state.ts';
@@ -20,8 +18,8 @@ import { sshSettings } from '../ssh/lab-ssh.ts';
 import { describeEndpoint } from '../ssh/ssh-endpoint.ts';
 import { describeDeployOutcome, deployLineReporter, deployLiveReporter } from './deploy-view.ts';
 import { jsonOutput } from './json-output.ts';
-import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
-import { runInterruptibly } from './interrupts.ts';
+import { defineCommand } from './define-command.ts';
+import { EXIT_FAILED, EXIT_OK } from './exit-codes.ts';
 
 export const DEPLOY_USAGE = `Usage: npm run deploy -- HOST... [--all] [--lab FILE] [--version V] [--dry-run] [--yes] [--json]
 
@@ -39,18 +37,23 @@ const VERSION = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9a-f]{12}$/;
 const DEPLOY_LEFT_AS_IT_WAS =
   'a host not yet sent to its imager runs as it did; one already in its imager stays there; a restore already started goes on on the imager by itself (its SSD is not bootable until it ends). Deploy again: it follows a running restore or checks a finished one.';
 
-export async function deployCommand(argv: readonly string[], projectDir: string): Promise<number> {
-  try {
-    const { values, positionals } = parseDeployArgs(argv);
-    if (values.help) {
-      process.stdout.write(`${DEPLOY_USAGE}\n`);
-      return EXIT_OK;
-    }
+export const deployCommand = defineCommand({
+  name: 'deploy',
+  usage: DEPLOY_USAGE,
+  options: {
+    all: { type: 'boolean' },
+    version: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    yes: { type: 'boolean', short: 'y' },
+    json: { type: 'boolean' },
+  },
+  readsLab: true,
+  leftAsItWas: DEPLOY_LEFT_AS_IT_WAS,
+  checkArguments: ({ values, positionals }) => {
     if (positionals.length === 0 && !values.all)
       throw new UserError('Name the hosts to deploy, or pass --all.', [DEPLOY_USAGE]);
-    const lab = await loadLab(path.resolve(values.lab ?? path.join(projectDir, 'recipes/lab.yaml')), {
-      projectDir,
-    });
+  },
+  run: async ({ values, positionals, lab, projectDir, interruptibly }) => {
     const hosts = selectRecipeHosts(lab, values.all ? [] : positionals, 'deploy');
     if (values.version !== undefined) {
       if (hosts.length !== 1)
@@ -74,16 +77,13 @@ export async function deployCommand(argv: readonly string[], projectDir: string)
     if (!values.yes) await confirm(targets, lab, values.version);
     const live = !values.json && process.stderr.isTTY ? deployLiveReporter(process.stderr) : undefined;
     const reporter = values.json ? SILENT_DEPLOY_REPORTER : (live ?? deployLineReporter(process.stderr));
-    const outcomes = await runInterruptibly(
-      () => deployHosts(targets, settings, reporter, lab.deploy.parallel),
-      DEPLOY_LEFT_AS_IT_WAS,
+    const outcomes = await interruptibly(() =>
+      deployHosts(targets, settings, reporter, lab.deploy.parallel),
     ).finally(() => live?.close());
     printOutcomes(outcomes, values.json ?? false);
     return outcomes.every((o) => o.status === 'deployed') ? EXIT_OK : EXIT_FAILED;
-  } catch (error) {
-    return reportFatal(error);
-  }
-}
+  },
+});
 
 function deploySettings(lab: Lab, projectDir: string, version: string | undefined): DeploySettings {
   const set = lab.deploy.timeouts;
@@ -190,25 +190,5 @@ function printOutcomes(outcomes: readonly DeployOutcome[], json: boolean): void 
     if (outcome.status === 'failed' && outcome.error)
       process.stderr.write(`\n${outcome.host} failed at ${outcome.step ?? '?'}:\n${outcome.error}\n`);
     if (outcome.logFile) process.stderr.write(`${outcome.host}: restore log ${outcome.logFile}\n`);
-  }
-}
-
-function parseDeployArgs(argv: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        all: { type: 'boolean' },
-        lab: { type: 'string' },
-        version: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        yes: { type: 'boolean', short: 'y' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UserError((error as Error).message, [DEPLOY_USAGE]);
   }
 }

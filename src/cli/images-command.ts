@@ -3,16 +3,12 @@ import path from 'node:path';
 import { readManifest } from '../image/manifest.ts';
 import { acquireOutputLock } from '../bake/output-directory.ts';
 import { describeError, UserError } from '../errors.ts';
-import { loadLab } from '../lab/load-lab.ts';
 import { openShare } from '../share/open-share.ts';
 import { readHostsOnShare } from '../share/read-share-state.ts';
 import { describeShareTarget, type ShareTarget } from '../values/share-target.ts';
 import type { LabReach } from '../ssh/lab-ssh.ts';
-import { jsonOutput } from './json-output.ts';
-import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
+import { defineCommand } from './define-command.ts';
 import { formatBytes, formatTable } from '../format-units.ts';
-import { runInterruptibly } from './interrupts.ts';
-import { parseCliArgs } from './parse-cli-args.ts';
 import { resolveShareOption } from './share-options.ts';
 
 export const IMAGES_USAGE = `Usage: npm run images -- [--lab FILE] [--from DIR] [--share TARGET] [--local] [--remove-leftovers] [--json]
@@ -36,18 +32,23 @@ interface ImageRow {
   readonly state: 'baked' | typeof LEFT_THE_LAB | 'removed' | 'current' | '';
 }
 
-export async function imagesCommand(argv: readonly string[], projectDir: string): Promise<number> {
-  try {
-    const { values, positionals } = parseImagesArgs(argv);
+export const imagesCommand = defineCommand({
+  name: 'images',
+  usage: IMAGES_USAGE,
+  options: {
+    from: { type: 'string' },
+    share: { type: 'string' },
+    local: { type: 'boolean' },
+    'remove-leftovers': { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
+  readsLab: true,
+  leftAsItWas: 'nothing is changed by listing.',
+  checkArguments: ({ positionals }) => {
     if (positionals.length > 0)
       throw new UserError(`images takes no host names (${positionals.join(' ')}).`, [IMAGES_USAGE]);
-    if (values.help) {
-      process.stdout.write(`${IMAGES_USAGE}\n`);
-      return EXIT_OK;
-    }
-    const lab = await loadLab(path.resolve(values.lab ?? path.join(projectDir, 'recipes/lab.yaml')), {
-      projectDir,
-    });
+  },
+  run: async ({ values, lab, name, projectDir, interruptibly }) => {
     const hosts = lab.hosts.filter((host) => host.recipe !== undefined).map((host) => host.name);
     const fromDir = path.resolve(values.from ?? path.join(projectDir, 'images'));
     const local = await localRows(fromDir, hosts);
@@ -55,44 +56,39 @@ export async function imagesCommand(argv: readonly string[], projectDir: string)
     let shareError: string | undefined;
     let shareName: string | undefined;
     if (!values.local && (values.share !== undefined || lab.share)) {
-      const target = resolveShareOption({ flag: '--share', value: values.share }, lab, 'images');
+      const target = resolveShareOption({ flag: '--share', value: values.share }, lab, name);
       shareName = describeShareTarget(target, lab.ssh.user);
       try {
-        rows.push(
-          ...(await runInterruptibly(() => shareRows(target, lab, hosts), 'nothing is changed by listing.')),
-        );
+        rows.push(...(await interruptibly(() => shareRows(target, lab, hosts))));
       } catch (error) {
         if (!(error instanceof UserError)) throw error;
         shareError = describeError(error);
       }
     }
     rows.sort((a, b) => a.host.localeCompare(b.host) || a.where.localeCompare(b.where));
-    if (values.json) {
-      process.stdout.write(
-        jsonOutput({ share: shareName ?? null, shareError: shareError ?? null, images: rows }),
-      );
-    } else {
-      process.stdout.write(
-        `${formatTable(
-          ['host', 'where', 'version', 'date', 'size', 'state'],
-          rows.map((r) => [
-            r.host,
-            r.where,
-            r.version,
-            r.date ?? '-',
-            r.bytes === undefined ? '-' : formatBytes(r.bytes),
-            r.state,
-          ]),
-        )}\n`,
-      );
-      if (shareName) process.stdout.write(`\nshare: ${shareName}\n`);
-      if (shareError) process.stderr.write(`\nThe share could not be read:\n${shareError}\n`);
-    }
-    return shareError ? EXIT_FAILED : EXIT_OK;
-  } catch (error) {
-    return reportFatal(error);
-  }
-}
+    return {
+      ok: !shareError,
+      json: { share: shareName ?? null, shareError: shareError ?? null, images: rows },
+      printText: () => {
+        process.stdout.write(
+          `${formatTable(
+            ['host', 'where', 'version', 'date', 'size', 'state'],
+            rows.map((r) => [
+              r.host,
+              r.where,
+              r.version,
+              r.date ?? '-',
+              r.bytes === undefined ? '-' : formatBytes(r.bytes),
+              r.state,
+            ]),
+          )}\n`,
+        );
+        if (shareName) process.stdout.write(`\nshare: ${shareName}\n`);
+        if (shareError) process.stderr.write(`\nThe share could not be read:\n${shareError}\n`);
+      },
+    };
+  },
+});
 
 /** Every baked host image under fromDir (a directory named after its host, holding a manifest). */
 async function localRows(fromDir: string, hosts: readonly string[]): Promise<ImageRow[]> {
@@ -154,19 +150,4 @@ async function shareRows(target: ShareTarget, lab: LabReach, hosts: readonly str
   } finally {
     await share.close();
   }
-}
-
-function parseImagesArgs(argv: readonly string[]) {
-  return parseCliArgs(
-    argv,
-    {
-      lab: { type: 'string' },
-      from: { type: 'string' },
-      share: { type: 'string' },
-      local: { type: 'boolean' },
-      'remove-leftovers': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-    IMAGES_USAGE,
-  );
 }

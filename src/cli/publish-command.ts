@@ -1,16 +1,11 @@
 import path from 'node:path';
 import { UserError } from '../errors.ts';
-import type { Lab } from '../lab/lab-types.ts';
-import { loadLab } from '../lab/load-lab.ts';
 import { selectRecipeHosts } from '../lab/select-hosts.ts';
 import { publishImages } from '../publish/publish-images.ts';
 import { SILENT_PUBLISH_REPORTER } from '../publish/publish-events.ts';
 import { readLocalImages } from '../publish/read-local-images.ts';
 import { openShare } from '../share/open-share.ts';
-import { jsonOutput } from './json-output.ts';
-import { EXIT_FAILED, EXIT_OK, reportFatal } from './exit-codes.ts';
-import { runInterruptibly } from './interrupts.ts';
-import { parseCliArgs } from './parse-cli-args.ts';
+import { defineCommand } from './define-command.ts';
 import { formatBytes } from '../format-units.ts';
 import { publishLineReporter, publishLiveReporter, publishSummary } from './publish-view.ts';
 import { resolveShareOption } from './share-options.ts';
@@ -28,53 +23,52 @@ there and makes each one its host's current version; earlier versions stay for r
 const PUBLISH_LEFT_AS_IT_WAS =
   "each host's current version on the share is the one it had, or the new one if it was reported published above; partial uploads are removed on the next publish. Publish again to finish.";
 
-export async function publishCommand(argv: readonly string[], projectDir: string): Promise<number> {
-  try {
-    const { values, positionals } = parsePublishArgs(argv);
-    if (values.help) {
-      process.stdout.write(`${PUBLISH_USAGE}\n`);
-      return EXIT_OK;
-    }
-    const lab: Lab = await loadLab(path.resolve(values.lab ?? path.join(projectDir, 'recipes/lab.yaml')), {
-      projectDir,
-    });
+export const publishCommand = defineCommand({
+  name: 'publish',
+  usage: PUBLISH_USAGE,
+  options: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    keep: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  readsLab: true,
+  leftAsItWas: PUBLISH_LEFT_AS_IT_WAS,
+  run: async ({ values, positionals, lab, name, projectDir, interruptibly }) => {
     const hosts = selectRecipeHosts(lab, positionals, 'publish').map((host) => host.name);
     const keep = parseKeep(values.keep) ?? lab.share?.keep ?? 3;
     const fromDir = path.resolve(values.from ?? path.join(projectDir, 'images'));
     const images = await readLocalImages(fromDir, hosts);
-    const target = resolveShareOption({ flag: '--to', value: values.to }, lab, 'publish');
+    const target = resolveShareOption({ flag: '--to', value: values.to }, lab, name);
     const live = !values.json && process.stderr.isTTY ? publishLiveReporter(process.stderr) : undefined;
     const reporter = values.json ? SILENT_PUBLISH_REPORTER : (live ?? publishLineReporter(process.stderr));
-    const result = await runInterruptibly(async () => {
+    const result = await interruptibly(async () => {
       const share = await openShare(target, lab);
       try {
         return await publishImages({ share, images, keep, reporter });
       } finally {
         await share.close();
       }
-    }, PUBLISH_LEFT_AS_IT_WAS).finally(() => live?.close());
-    if (values.json) {
-      process.stdout.write(
-        jsonOutput({
-          ok: result.ok,
-          bytesSent: result.bytesSent,
-          leftoversRemoved: result.leftoversRemoved,
-          hosts: result.outcomes,
-          transfers: result.transfers,
-          pruned: result.pruned,
-        }),
-      );
-    } else {
-      process.stdout.write(`\n${publishSummary(result.outcomes)}\n`);
-      process.stdout.write(`\n${formatBytes(result.bytesSent)} sent.\n`);
-      for (const outcome of result.outcomes)
-        if (outcome.error) process.stderr.write(`\n${outcome.host} failed:\n${outcome.error}\n`);
-    }
-    return result.ok ? EXIT_OK : EXIT_FAILED;
-  } catch (error) {
-    return reportFatal(error);
-  }
-}
+    }).finally(() => live?.close());
+    return {
+      ok: result.ok,
+      json: {
+        ok: result.ok,
+        bytesSent: result.bytesSent,
+        leftoversRemoved: result.leftoversRemoved,
+        hosts: result.outcomes,
+        transfers: result.transfers,
+        pruned: result.pruned,
+      },
+      printText: () => {
+        process.stdout.write(`\n${publishSummary(result.outcomes)}\n`);
+        process.stdout.write(`\n${formatBytes(result.bytesSent)} sent.\n`);
+        for (const outcome of result.outcomes)
+          if (outcome.error) process.stderr.write(`\n${outcome.host} failed:\n${outcome.error}\n`);
+      },
+    };
+  },
+});
 
 function parseKeep(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -82,18 +76,4 @@ function parseKeep(text: string | undefined): number | undefined {
   if (!Number.isInteger(keep) || keep < 1 || keep > 100)
     throw new UserError(`--keep ${text}: give a whole number from 1 to 100.`);
   return keep;
-}
-
-function parsePublishArgs(argv: readonly string[]) {
-  return parseCliArgs(
-    argv,
-    {
-      lab: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      keep: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    PUBLISH_USAGE,
-  );
 }

@@ -19,7 +19,7 @@ export interface CliResult {
 export interface CliOptions {
   /**
    * Bake with this project dir (recipes/ and overlays/) instead of the repository's: scripts/bake.ts
-   * always uses the repository, so this runs bakeCommand(argv, projectDir) in a child the same way.
+   * always uses the repository, so this runs the bake command with projectDir in a child the same way.
    */
   readonly projectDir?: string;
   /** Added to (and overriding) the test's environment. */

@@ -1,4 +1,5 @@
 import { bakeCommand } from '../../src/cli/bake-command.ts';
+import { runCliCommand } from '../../src/cli/run-cli-command.ts';
 
 /**
  * `node --import tsx bake-in-project.ts PROJECT_DIR ARGS...`: scripts/bake.ts with another project dir
@@ -6,4 +7,4 @@ import { bakeCommand } from '../../src/cli/bake-command.ts';
  */
 const [projectDir, ...argv] = process.argv.slice(2);
 if (!projectDir) throw new Error('usage: bake-in-project.ts PROJECT_DIR [bake args...]');
-process.exitCode = await bakeCommand(argv, projectDir);
+process.exitCode = await runCliCommand(bakeCommand, argv, projectDir);
