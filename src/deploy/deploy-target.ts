@@ -1,6 +1,5 @@
-import { defaultImagerName } from '../lab/default-imager-name.ts';
 import type { Lab, LabHost } from '../lab/lab-types.ts';
-import { labEndpoint } from '../ssh/lab-ssh.ts';
+import { hostEndpoints } from '../ssh/lab-ssh.ts';
 import type { SshEndpoint } from '../ssh/ssh-endpoint.ts';
 
 /** Everything deploy needs to know about one host, with the lab file's defaults filled in. */
@@ -26,20 +25,13 @@ export interface DeployTarget {
 const ROUTER_RECIPE = 'router';
 
 export function resolveDeployTarget(lab: Lab, host: LabHost): DeployTarget {
-  const isRouter = host.recipe === ROUTER_RECIPE;
-  const imagerName = host.imager?.name ?? defaultImagerName(host.name);
-  const endpoint = (address: string, port: number | undefined, user: string | undefined): SshEndpoint =>
-    labEndpoint(lab, address, {
-      direct: isRouter,
-      ...(port === undefined ? {} : { port }),
-      ...(user === undefined ? {} : { user }),
-    });
+  const { node, imagerName, imager } = hostEndpoints(lab, host);
   return {
     host: host.name,
-    isRouter,
-    node: endpoint(host.ssh?.address ?? host.ip ?? `${host.name}.local`, host.ssh?.port, host.ssh?.user),
+    isRouter: host.recipe === ROUTER_RECIPE,
+    node,
     imagerName,
-    imager: endpoint(host.imager?.address ?? `${imagerName}.local`, host.imager?.port, host.imager?.user),
+    imager,
     disk: host.imager?.disk ?? 'sda',
     sdDisk: host.imager?.sdDisk ?? 'mmcblk0',
     imageRoot: lab.share?.imageRoot ?? '/home/partimag',

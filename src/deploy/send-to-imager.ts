@@ -1,3 +1,4 @@
+import { bootloaderDate } from '../values/pi-facts.ts';
 import type { RemoteHost } from './remote-port.ts';
 import {
   asRoot,
@@ -11,12 +12,6 @@ import {
 export const ONE_SHOT_BOOT_SINCE = '2025-01-14';
 
 export type ImagerRoute = 'one-shot boot order' | 'USB boot partition disabled';
-
-/** `vcgencmd bootloader_version` starts with the build date, e.g. `2025/01/22 15:31:47`. */
-export function bootloaderDate(output: string): string | undefined {
-  const match = /(\d{4})\/(\d{2})\/(\d{2})/.exec(output) ?? /\b(\d{4})-(\d{2})-(\d{2})\b/.exec(output);
-  return match ? `${match[1]}-${match[2]}-${match[3]}` : undefined;
-}
 
 /**
  * Reboots a node running from USB into its SD imager: with the one-shot boot order when the

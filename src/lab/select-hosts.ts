@@ -18,3 +18,17 @@ export function selectRecipeHosts(lab: Lab, names: readonly string[], verb: stri
   if (problems.length > 0) throw new UserError(`Cannot ${verb} ${names.join(', ')}:`, problems);
   return selected;
 }
+
+/** The hosts named on the command line, or every host of the lab (recipe or not). */
+export function selectLabHosts(lab: Lab, names: readonly string[], verb: string): LabHost[] {
+  if (names.length === 0) return [...lab.hosts];
+  const unknown = names.filter((name) => !lab.hosts.some((host) => host.name === name));
+  if (unknown.length > 0)
+    throw new UserError(
+      `Cannot ${verb} ${unknown.join(', ')}:`,
+      unknown.map(
+        (name) => `${name}: not in ${lab.file} (hosts: ${lab.hosts.map((h) => h.name).join(', ')})`,
+      ),
+    );
+  return lab.hosts.filter((host) => names.includes(host.name));
+}

@@ -1,5 +1,6 @@
 import { isInSubnet, parseIpv4 } from '../lab/ipv4.ts';
-import type { Lab, LabSsh } from '../lab/lab-types.ts';
+import { defaultImagerName } from '../lab/default-imager-name.ts';
+import type { Lab, LabHost, LabSsh } from '../lab/lab-types.ts';
 import type { SshDestination } from '../values/ssh-destination.ts';
 import type { SshEndpoint, SshSettings } from './ssh-endpoint.ts';
 
@@ -45,4 +46,30 @@ function onLabSubnet(lab: LabReach, address: string): boolean {
   const subnet = parseIpv4(lab.network.subnet.address);
   if (value === undefined || subnet === undefined) return false;
   return isInSubnet(value, { address: subnet, prefix: lab.network.subnet.prefix });
+}
+
+/** How a lab host is reached as itself (its USB system) and as its SD imager. */
+export interface HostEndpoints {
+  readonly node: SshEndpoint;
+  readonly imagerName: string;
+  readonly imager: SshEndpoint;
+}
+
+const ROUTER_RECIPE = 'router';
+
+/** The router is reached directly (the jump host is the router itself); the others through it. */
+export function hostEndpoints(lab: LabReach, host: LabHost): HostEndpoints {
+  const direct = host.recipe === ROUTER_RECIPE;
+  const imagerName = host.imager?.name ?? defaultImagerName(host.name);
+  const endpoint = (address: string, port: number | undefined, user: string | undefined): SshEndpoint =>
+    labEndpoint(lab, address, {
+      direct,
+      ...(port === undefined ? {} : { port }),
+      ...(user === undefined ? {} : { user }),
+    });
+  return {
+    node: endpoint(host.ssh?.address ?? host.ip ?? `${host.name}.local`, host.ssh?.port, host.ssh?.user),
+    imagerName,
+    imager: endpoint(host.imager?.address ?? `${imagerName}.local`, host.imager?.port, host.imager?.user),
+  };
 }

@@ -3,7 +3,8 @@ import type { Manifest } from '../../src/image/manifest.ts';
 import { checkImager } from '../../src/deploy/check-imager.ts';
 import { resolveDeployTarget } from '../../src/deploy/deploy-target.ts';
 import type { ImagerFacts } from '../../src/deploy/imager-facts.ts';
-import { bootloaderDate, ONE_SHOT_BOOT_SINCE } from '../../src/deploy/send-to-imager.ts';
+import { ONE_SHOT_BOOT_SINCE } from '../../src/deploy/send-to-imager.ts';
+import { bootloaderDate } from '../../src/values/pi-facts.ts';
 import { loadLab } from '../../src/lab/load-lab.ts';
 import { PROJECT_DIR, SAMPLE_LAB_FILE } from '../helpers/bake-cli.ts';
 

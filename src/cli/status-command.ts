@@ -1,0 +1,86 @@
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError, UserError } from '../errors.ts';
+import type { Lab } from '../lab/lab-types.ts';
+import { selectLabHosts } from '../lab/select-hosts.ts';
+import type { ShareFs } from '../share/share-fs.ts';
+import { openShare } from '../share/open-share.ts';
+import { gatherStatus } from '../status/gather-status.ts';
+import { defineCommand } from './define-command.ts';
+import { renderStatus } from './status-view.ts';
+
+export const STATUS_USAGE = `Usage: npm run status -- [HOST...] [--lab FILE] [--from DIR] [--timeout S] [--watch S] [--json]
+
+One line per host (default: every host of the lab), all at once, changing nothing: up, no SSH (the
+port answers but SSH does not: wedged) or down; running as itself or in its SD imager; the image
+version it runs, the share's current one and the one baked here; uptime; bootloader and boot mode;
+under-voltage and throttling; and drift: every file the bake wrote, compared with the host.
+Exits 1 when a host is not up.
+  --from DIR     baked images (default images/)
+  --timeout S    seconds per attempt at reaching a host (default 5)
+  --watch S      refresh every S seconds until Ctrl-C
+  --json         print a machine-readable result on stdout`;
+
+export const statusCommand = defineCommand({
+  name: 'status',
+  usage: STATUS_USAGE,
+  options: {
+    from: { type: 'string' },
+    timeout: { type: 'string' },
+    watch: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  readsLab: true,
+  leftAsItWas: 'status changes nothing.',
+  checkArguments: ({ values }) => {
+    seconds(values.timeout, '--timeout');
+    seconds(values.watch, '--watch');
+    if (values.watch !== undefined && values.json)
+      throw new UserError('--watch and --json do not go together: --json prints one result.');
+  },
+  run: async ({ values, positionals, lab, name, projectDir, interruptibly }) => {
+    const hosts = selectLabHosts(lab, positionals, name);
+    const imagesDir = path.resolve(values.from ?? path.join(projectDir, 'images'));
+    const timeoutSeconds = seconds(values.timeout, '--timeout') ?? 5;
+    const once = () =>
+      interruptibly(async () => {
+        const share = await openLabShare(lab);
+        try {
+          return await gatherStatus({ lab, hosts, imagesDir, share, timeoutSeconds });
+        } finally {
+          if (!('unreadable' in share)) await share.close();
+        }
+      });
+    const watch = seconds(values.watch, '--watch');
+    if (watch !== undefined) {
+      for (;;) {
+        const report = await once();
+        process.stdout.write(`\u001B[2J\u001B[H${new Date().toLocaleTimeString()}\n${renderStatus(report)}`);
+        await interruptibly(() => sleep(watch * 1000));
+      }
+    }
+    const report = await once();
+    return {
+      ok: report.hosts.every((status) => status.reach === 'up'),
+      json: report,
+      printText: () => process.stdout.write(renderStatus(report)),
+    };
+  },
+});
+
+async function openLabShare(lab: Lab): Promise<ShareFs | { unreadable: string }> {
+  if (!lab.share) return { unreadable: 'the lab file has no share' };
+  try {
+    return await openShare(lab.share.target, lab);
+  } catch (error) {
+    return { unreadable: describeError(error).split('\n')[0] ?? '' };
+  }
+}
+
+function seconds(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0 || number > 3600)
+    throw new UserError(`${flag} ${value} is not a number of seconds (1 to 3600).`);
+  return number;
+}
