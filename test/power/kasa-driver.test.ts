@@ -51,7 +51,7 @@ test("cycle switches off now and the plug's count_down timer switches it back on
       const off = fake.relay.switches.at(-1);
       const on = await fake.relay.waitForSwitch(
         (change) => change.by === 'timer' && change.at > (off?.at ?? 0),
-        3000,
+        5000,
       );
       t.true(on.on);
       t.true(on.at - (off?.at ?? 0) >= 950, `back on ${Math.round(on.at - (off?.at ?? 0))} ms after off`);
@@ -109,6 +109,6 @@ test('a plug that accepts but never answers fails after the timeout, not later',
       error.message,
       `plug "strip" (kasa at 127.0.0.1:${fake.port}) accepted the connection but did not answer within 1 s; is it a kasa plug? check the driver and address in the lab file, or unplug and replug it`,
     );
-    t.true(seconds >= TIMEOUT_SECONDS - 0.05 && seconds < TIMEOUT_SECONDS + 0.5, `${seconds} s`);
+    t.true(seconds >= TIMEOUT_SECONDS - 0.05 && seconds < TIMEOUT_SECONDS + 1.5, `${seconds} s`);
   });
 });

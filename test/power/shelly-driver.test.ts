@@ -68,7 +68,7 @@ test('cycle switches off now and toggle_after switches it back on by the plug it
       t.true(await driver.cycle(1));
       t.false(await driver.isOn(), 'off right after the cycle');
       const off = fake.relay.switches.at(-1);
-      const on = await fake.relay.waitForSwitch((change) => change.by === 'timer', 3000);
+      const on = await fake.relay.waitForSwitch((change) => change.by === 'timer', 5000);
       t.true(on.on);
       t.true(on.at - (off?.at ?? 0) >= 950, `back on ${Math.round(on.at - (off?.at ?? 0))} ms after off`);
       t.true(await driver.isOn());
@@ -114,7 +114,7 @@ test('a plug that accepts but never answers fails after the timeout, not later',
     const seconds = (performance.now() - started) / 1000;
     t.is(error.problem, 'unreachable');
     t.regex(error.message, /accepted the connection but did not answer within 1 s; is it a shelly plug\?/);
-    t.true(seconds >= TIMEOUT_SECONDS - 0.05 && seconds < TIMEOUT_SECONDS + 0.5, `${seconds} s`);
+    t.true(seconds >= TIMEOUT_SECONDS - 0.05 && seconds < TIMEOUT_SECONDS + 1.5, `${seconds} s`);
   });
 });
 

@@ -50,7 +50,7 @@ test('cycle is one Backlog: off now, and the plug itself switches back on after 
     t.true(await driver.cycle(1));
     const off = await fake.relay.waitForSwitch((change) => !change.on, 1000);
     t.false(await driver.isOn(), 'off right after the cycle');
-    const on = await fake.relay.waitForSwitch((change) => change.by === 'timer', 3000);
+    const on = await fake.relay.waitForSwitch((change) => change.by === 'timer', 5000);
     t.true(on.on);
     t.true(on.at - off.at >= 950, `back on ${Math.round(on.at - off.at)} ms after off`);
     t.true(await driver.isOn());
@@ -87,6 +87,6 @@ test('a closed port, and a plug that never answers within the timeout, are unrea
     const seconds = (performance.now() - started) / 1000;
     t.is(error.problem, 'unreachable');
     t.regex(error.message, /did not answer within 1 s/);
-    t.true(seconds >= TIMEOUT_SECONDS - 0.05 && seconds < TIMEOUT_SECONDS + 0.5, `${seconds} s`);
+    t.true(seconds >= TIMEOUT_SECONDS - 0.05 && seconds < TIMEOUT_SECONDS + 1.5, `${seconds} s`);
   });
 });
