@@ -1,3 +1,4 @@
+import type { PlugDriverName } from '../values/plug-driver-name.ts';
 import type { ShareTarget } from '../values/share-target.ts';
 import type { SshDestination } from '../values/ssh-destination.ts';
 /** A lab file, validated and resolved: nothing downstream sees raw YAML. */
@@ -17,8 +18,6 @@ export interface Lab {
   readonly power?: LabPower;
   readonly hosts: readonly LabHost[];
 }
-
-export type PlugDriverName = 'kasa' | 'shelly' | 'tasmota';
 
 export interface LabPlug {
   readonly name: string;

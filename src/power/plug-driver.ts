@@ -1,3 +1,4 @@
+import { PLUG_DRIVER_NAMES, type PlugDriverName } from '../values/plug-driver-name.ts';
 import { isHostName } from '../values/ssh-destination.ts';
 import { openKasaPlug } from './kasa-driver.ts';
 import { invalidPlugInput } from './plug-errors.ts';
@@ -5,9 +6,7 @@ import type { ResolvedPlug } from './resolved-plug.ts';
 import { openShellyPlug } from './shelly-driver.ts';
 import { openTasmotaPlug } from './tasmota-driver.ts';
 
-export type PlugDriverName = 'kasa' | 'shelly' | 'tasmota';
-
-export const PLUG_DRIVER_NAMES: readonly PlugDriverName[] = ['kasa', 'shelly', 'tasmota'];
+export { PLUG_DRIVER_NAMES, type PlugDriverName } from '../values/plug-driver-name.ts';
 
 export interface PlugAddress {
   readonly host: string;

@@ -1,0 +1,77 @@
+import { UserError } from '../errors.ts';
+import { selectPlugs } from '../power/lab-plugs.ts';
+import { type PlugOutcome, type PowerAction, runPowerAction } from '../power/power-actions.ts';
+import { formatTable } from '../format-units.ts';
+import { defineCommand } from './define-command.ts';
+
+export const POWER_USAGE = `Usage: npm run power -- on|off|cycle|status [PLUG|HOST] [--lab FILE] [--force] [--off-seconds S] [--json]
+
+Drives the lab's smart plugs (the lab file's power.plugs): a plug by name, the plug feeding a host,
+or every plug. off and cycle refuse while a host the plug feeds still answers SSH, unless --force.
+cycle switches back on by the plug's own timer where it has one, so it completes even if this
+machine loses the connection half-way.
+  --force          cut the power although a host it feeds still answers
+  --off-seconds S  how long cycle leaves the power off (default 10)
+  --json           print a machine-readable result on stdout`;
+
+const ACTIONS: readonly PowerAction[] = ['on', 'off', 'cycle', 'status'];
+
+export const powerCommand = defineCommand({
+  name: 'power',
+  usage: POWER_USAGE,
+  options: {
+    force: { type: 'boolean' },
+    'off-seconds': { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  readsLab: true,
+  leftAsItWas: 'a plug already told to switch has switched; the others are as they were.',
+  checkArguments: ({ positionals, values }) => {
+    const [action, , ...extra] = positionals;
+    if (!ACTIONS.includes(action as PowerAction) || extra.length > 0)
+      throw new UserError(`power takes on, off, cycle or status, then at most one plug or host.`, [
+        POWER_USAGE,
+      ]);
+    offSeconds(values['off-seconds']);
+  },
+  run: async ({ values, positionals, lab, interruptibly }) => {
+    const [action, target] = positionals as [PowerAction, string | undefined];
+    const plugs = selectPlugs(lab, target);
+    const outcomes = await interruptibly(() =>
+      runPowerAction({
+        lab,
+        action,
+        plugs,
+        force: values.force ?? false,
+        offSeconds: offSeconds(values['off-seconds']),
+        probeSeconds: 3,
+      }),
+    );
+    return {
+      ok: outcomes.every((outcome) => outcome.ok),
+      json: { action, plugs: outcomes },
+      printText: () => process.stdout.write(renderOutcomes(outcomes)),
+    };
+  },
+});
+
+function offSeconds(value: string | undefined): number {
+  if (value === undefined) return 10;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600)
+    throw new UserError(`--off-seconds ${value} is not whole seconds from 1 to 3600.`);
+  return seconds;
+}
+
+function renderOutcomes(outcomes: readonly PlugOutcome[]): string {
+  const table = formatTable(
+    ['plug', 'power', 'feeds', 'result'],
+    outcomes.map((o) => [
+      o.plug,
+      o.on === undefined ? '?' : o.on ? 'on' : 'off',
+      o.feeds.join(' '),
+      o.result,
+    ]),
+  );
+  return `${table}\n`;
+}
