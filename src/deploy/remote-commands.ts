@@ -7,7 +7,6 @@ import { type Command, command, shellQuote } from '../exec/command.ts';
 
 export { asRoot } from '../ssh/as-root.ts';
 
-
 export const readHostname = (): Command => command('hostname', []);
 
 export const readBootloaderVersion = (): Command => command('vcgencmd', ['bootloader_version']);
