@@ -95,6 +95,8 @@ export interface DeployLab {
   disk(name: string): LoopDevice;
   /** `npm run deploy` with this lab, the test's key and known_hosts only. */
   deploy(args: readonly string[], options?: CliOptions): Promise<CliResult>;
+  /** Any other command (status, power…) the same way. */
+  cli(script: string, args: readonly string[], options?: CliOptions): Promise<CliResult>;
   teardown(): Promise<void>;
 }
 
@@ -230,6 +232,12 @@ export async function startDeployLab(options: DeployLabOptions): Promise<DeployL
         if (!disk) throw new Error(`no disk for ${name}`);
         return disk;
       },
+      cli: (script, args, cliOptions = {}) =>
+        runScriptCli(script, ['--lab', labFile, ...args], {
+          timeoutMs: 5 * 60_000,
+          ...cliOptions,
+          env: { ...isolatedSshEnv(path.join(temp.path, 'home')), ...cliOptions.env },
+        }),
       deploy: (args, cliOptions = {}) =>
         runScriptCli('deploy', ['--lab', labFile, ...args], {
           timeoutMs: 20 * 60_000,

@@ -268,6 +268,8 @@ async function writeDoubles(
       record,
       'case "$1" in',
       `  bootloader_version) printf '%s\\n' ${q(bootloader)} ;;`,
+      // Under-voltage has occurred since boot, as on a Pi 5 with a weak supply.
+      '  get_throttled) echo throttled=0x50000 ;;',
       '  *) echo "vcgencmd (test double): $1 is not faked" >&2; exit 1 ;;',
       'esac',
     ].join('\n'),
