@@ -98,7 +98,7 @@ async function cycle(driver: PlugDriver, options: PowerOptions): Promise<{ on: b
 function refusal(action: PowerAction, answering: readonly { host: string; address: string }[]): string {
   const who = answering.map((a) => `${a.host} still answers at ${a.address}`).join(', ');
   const them = answering.length === 1 ? 'it' : 'them';
-  return `${action === 'off' ? 'not switched off' : 'not cycled'}: ${who}. Shut ${them} down first (sudo poweroff there), or pass --force to cut the power anyway.`;
+  return `${action === 'off' ? 'not switched off' : 'not cycled'}: ${who}. Shut ${them} down first (npm run shutdown), or pass --force to cut the power anyway.`;
 }
 
 async function answeringHosts(

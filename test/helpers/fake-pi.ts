@@ -63,6 +63,8 @@ export interface FakePi {
   knownHostsLines(): Promise<string[]>;
   /** Calls to the doubles, `<epoch seconds> <hostname> <command line>`, oldest first. */
   calls(): Promise<string[]>;
+  /** When it powered off (ms since the epoch), oldest first. */
+  poweredOffAt(): readonly number[];
   /** Every identity that came up, with the time it did (ms since the epoch), oldest first. */
   boots(): readonly { readonly identity: Identity; readonly at: number }[];
   /** Resolves once the identity answers (after its reboot). */
@@ -91,6 +93,7 @@ export async function startFakePi(options: FakePiOptions): Promise<FakePi> {
     calls: path.join(options.stateDir, 'calls.log'),
     oneShot: path.join(options.stateDir, 'one-shot-sd'),
     rebootRequest: path.join(options.stateDir, 'reboot-request'),
+    poweroffRequest: path.join(options.stateDir, 'poweroff-request'),
   };
   for (const dir of [dirs.doubles, dirs.boot, dirs.keys, dirs.runs]) await mkdir(dir, { recursive: true });
   for (const mountPoint of ['/run/pi-lab', '/run/sshd']) await mkdir(mountPoint, { recursive: true });
@@ -108,6 +111,7 @@ export async function startFakePi(options: FakePiOptions): Promise<FakePi> {
   let currentRunDir = '';
   let current: { identity: Identity; server: SshdServer } | undefined;
   const boots: { identity: Identity; at: number }[] = [];
+  const poweredOff: number[] = [];
   const life = { stopped: false };
   const stopping = (): boolean => life.stopped;
 
@@ -170,6 +174,14 @@ export async function startFakePi(options: FakePiOptions): Promise<FakePi> {
   const watching = (async () => {
     while (!life.stopped) {
       const from = current?.identity;
+      if (from && existsSync(dirs.poweroffRequest)) {
+        await rm(dirs.poweroffRequest, { force: true });
+        await sleep(200);
+        // Off until its power is cut and restored: nothing boots by itself.
+        await current?.server.stop();
+        current = undefined;
+        poweredOff.push(Date.now());
+      }
       if (from && existsSync(dirs.rebootRequest)) {
         await rm(dirs.rebootRequest, { force: true });
         // A real reboot takes the connection down a moment after the command returns.
@@ -190,6 +202,7 @@ export async function startFakePi(options: FakePiOptions): Promise<FakePi> {
     imagerPort: IMAGER_PORT,
     identity: () => current?.identity ?? 'off',
     boots: () => boots,
+    poweredOffAt: () => poweredOff,
     knownHostsLines: async () => [
       `${knownHostsName(options.address, NODE_PORT)} ${await publicKeyOf(nodeKey)}`,
       `${knownHostsName(options.address, IMAGER_PORT)} ${await publicKeyOf(imagerKey)}`,
@@ -258,7 +271,7 @@ function mountScript(
 
 async function writeDoubles(
   dir: string,
-  files: { calls: string; oneShot: string; rebootRequest: string },
+  files: { calls: string; oneShot: string; rebootRequest: string; poweroffRequest: string },
   bootloader: string,
 ): Promise<void> {
   const q = shellQuote;
@@ -279,7 +292,14 @@ async function writeDoubles(
       `if [ "$*" = "0x0003808b 4 4 0xf41" ]; then touch ${q(files.oneShot)}; fi`,
       'echo "0x0000001c 0x80000000 0x0003808b 0x00000004 0x80000004 0x00000f41 0x00000000"',
     ].join('\n'),
-    reboot: [record, `touch ${q(files.rebootRequest)}`].join('\n'),
+    // Bound over systemctl too: `systemctl poweroff`, `poweroff` and `shutdown -h` power off.
+    reboot: [
+      record,
+      'case "$(basename "$0") $*" in',
+      `  *poweroff*|*halt*|"shutdown -h"*|"shutdown -P"*) touch ${q(files.poweroffRequest)} ;;`,
+      `  *) touch ${q(files.rebootRequest)} ;;`,
+      'esac',
+    ].join('\n'),
   };
   for (const [name, body] of Object.entries(doubles)) {
     const file = path.join(dir, name);

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import { runBootTest } from '../../src/boot-test/run-boot-test.ts';
+import { runBootTest, SAMPLE_KEY_DIR } from '../../src/boot-test/run-boot-test.ts';
 import { loadLab } from '../../src/lab/load-lab.ts';
 import type { StatusReport } from '../../src/status/host-status.ts';
 import { cliOutput, PROJECT_DIR, runScriptCli } from '../helpers/bake-cli.ts';
@@ -40,7 +40,7 @@ skipUnlessRoot(test)(
       logDir: lab.logDir,
       holdOpen: async ([sshLine = '']) => {
         const port = Number(/ -p (\d+) /.exec(sshLine)?.[1]);
-        const key = /-i (\S+)/.exec(sshLine)?.[1] ?? '';
+        const key = path.join(lab.imagesDir, SAMPLE_KEY_DIR, 'id_ed25519');
         const home = path.join(temp.path, 'home');
         await mkdir(home, { recursive: true });
         const knownHosts = path.join(temp.path, 'known_hosts');

@@ -1,0 +1,79 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import test from 'ava';
+import { parse, stringify } from 'yaml';
+import type { HostShutdown } from '../../src/shutdown/shutdown-lab.ts';
+import { cliOutput } from '../helpers/bake-cli.ts';
+import {
+  type DeployLab,
+  type PublishedShare,
+  publishSampleLab,
+  startDeployLab,
+} from '../helpers/deploy-lab.ts';
+import { type FakeKasaPlug, startFakeKasaPlug } from '../helpers/fake-kasa-plug.ts';
+import { skipUnlessRoot } from '../helpers/root-only.ts';
+
+/*
+ * `npm run shutdown -- --all --power-off` over fake Pis: a router in its namespace and two nodes
+ * behind it, reached through it as jump host. Their poweroff is a double (nothing reaches this
+ * machine's init; a powered-off fake Pi answers nothing, as a real one), the plug is a fake Kasa
+ * on loopback. The nodes go down first, the router only after both are confirmed down, the plug
+ * only after the router.
+ */
+
+let share: PublishedShare | undefined;
+let lab: DeployLab | undefined;
+let plug: FakeKasaPlug | undefined;
+test.after.always(async () => {
+  await lab?.teardown();
+  await plug?.stop();
+  await share?.remove();
+});
+
+skipUnlessRoot(test)(
+  'nodes first, the router last, the plug after the last host is confirmed down',
+  async (t) => {
+    share = await publishSampleLab();
+    lab = await startDeployLab({
+      share,
+      pis: [{ name: 'pi0', recipe: 'router' }, { name: 'pi1' }, { name: 'pi2' }],
+    });
+    plug = await startFakeKasaPlug({ on: true });
+    const data = parse(await readFile(lab.labFile, 'utf8')) as Record<string, unknown>;
+    data.power = { plugs: [{ name: 'strip', driver: 'kasa', address: '127.0.0.1', port: plug.port }] };
+    await writeFile(lab.labFile, stringify(data));
+
+    const run = await lab.cli('shutdown', ['--all', '--power-off', '--timeout', '60', '--json']);
+    t.is(run.exitCode, 0, cliOutput(run));
+    const result = JSON.parse(run.stdout) as {
+      hosts: HostShutdown[];
+      plugs: { plug: string; result: string }[];
+    };
+    t.deepEqual(
+      result.hosts.map((host) => [host.host, host.result]),
+      [
+        ['pi1', 'down'],
+        ['pi2', 'down'],
+        ['pi0', 'down'],
+      ],
+    );
+    const offAt = (name: string) => lab?.pi(name).poweredOffAt()[0] ?? Number.NaN;
+    t.true(offAt('pi0') > Math.max(offAt('pi1'), offAt('pi2')), 'the router powered off after both nodes');
+    const cut = plug.relay.switches.find((change) => !change.on);
+    t.truthy(cut, 'the plug was switched off');
+    t.true(performance.timeOrigin + (cut?.at ?? 0) > offAt('pi0'), 'the plug after the router was down');
+    t.deepEqual(
+      result.plugs.map((p) => [p.plug, p.result]),
+      [['strip', 'switched off']],
+    );
+    for (const name of ['pi0', 'pi1', 'pi2']) t.is(lab.pi(name).identity(), 'off');
+
+    const again = await lab.cli('shutdown', ['--all', '--json']);
+    t.is(again.exitCode, 0, cliOutput(again));
+    t.true(
+      (JSON.parse(again.stdout) as { hosts: HostShutdown[] }).hosts.every(
+        (host) => host.result === 'was-down',
+      ),
+      'a second run finds them all down',
+    );
+  },
+);
