@@ -57,8 +57,9 @@ function driftText(status: HostStatus): string {
   const drift = status.drift;
   if (!drift) return '-';
   if ('unknown' in drift) return `unknown: ${drift.unknown}`;
-  if (drift.changed.length === 0) return `none (${drift.checked} files)`;
-  return `${drift.changed.length} of ${drift.checked} files changed`;
+  const unread = drift.unverified.length > 0 ? `; ${drift.unverified.length} root-only not read` : '';
+  if (drift.changed.length === 0) return `none (${drift.checked} files${unread})`;
+  return `${drift.changed.length} of ${drift.checked} files changed${unread}`;
 }
 
 export function formatUptime(seconds: number): string {

@@ -24,6 +24,7 @@ export interface ExpectedFile {
 export type FoundFile =
   | { readonly kind: 'file'; readonly sha256: string; readonly mode: number; readonly owner: string }
   | { readonly kind: 'link'; readonly linkTo: string }
+  | { readonly kind: 'unreadable' }
   | { readonly kind: 'missing' };
 
 export interface DriftFinding {
@@ -36,6 +37,8 @@ export interface Drift {
   readonly changed: readonly DriftFinding[];
   /** Changed by the image's own first boot, as it should be. */
   readonly firstBoot: readonly DriftFinding[];
+  /** Readable by root only, and root was not available (sudo asks for a password): not compared. */
+  readonly unverified: readonly string[];
 }
 
 /** The files to compare, with their paths on the running host. */
@@ -66,6 +69,7 @@ export function parseFoundFiles(output: string): Map<string, FoundFile> {
       const [mode = '0', owner = ''] = second.split(' ');
       found.set(file, { kind: 'file', sha256: first, mode: Number.parseInt(mode, 8), owner });
     } else if (kind === 'L') found.set(file, { kind: 'link', linkTo: first });
+    else if (kind === 'U') found.set(file, { kind: 'unreadable' });
     else if (kind === 'M') found.set(file, { kind: 'missing' });
   }
   return found;
@@ -81,8 +85,14 @@ export function compareDrift(
 ): Drift {
   const changed: DriftFinding[] = [];
   const firstBoot: DriftFinding[] = [];
+  const unverified: string[] = [];
   for (const file of expected) {
-    const what = difference(file, found.get(file.path) ?? { kind: 'missing' });
+    const seen = found.get(file.path) ?? { kind: 'missing' };
+    if (seen.kind === 'unreadable') {
+      unverified.push(file.path);
+      continue;
+    }
+    const what = difference(file, seen);
     if (what === undefined) continue;
     const name = path.posix.basename(file.path);
     if (file.onBoot && name === 'firstrun.sh' && what === 'missing')
@@ -91,10 +101,13 @@ export function compareDrift(
       firstBoot.push({ path: file.path, what: 'its first-boot hook was removed on the first boot' });
     else changed.push({ path: file.path, what });
   }
-  return { checked: expected.length, changed, firstBoot };
+  return { checked: expected.length - unverified.length, changed, firstBoot, unverified };
 }
 
-function difference(file: ExpectedFile, found: FoundFile): string | undefined {
+function difference(
+  file: ExpectedFile,
+  found: Exclude<FoundFile, { kind: 'unreadable' }>,
+): string | undefined {
   if (found.kind === 'missing') return 'missing';
   if ('linkTo' in file.expect) {
     if (found.kind !== 'link') return `a ${found.kind}, not a symlink to ${file.expect.linkTo}`;
@@ -128,11 +141,14 @@ function octal(mode: number): string {
   return mode.toString(8).padStart(4, '0');
 }
 
-/** Reads each path on stdin as root would see it (modes of 0600 files, root-only directories). */
+/** Reads each path on stdin; a file this user may not read is `U` (run again as root when sudo allows). */
 export const DRIFT_SCRIPT = [
   'while IFS= read -r p; do',
   '  if [ -L "$p" ]; then printf "L\\t%s\\t%s\\n" "$p" "$(readlink "$p")"',
-  '  elif [ -f "$p" ]; then printf "F\\t%s\\t%s\\t%s\\n" "$p" "$(sha256sum < "$p" | cut -c1-64)" "$(stat -c "%a %u:%g" "$p")"',
-  '  else printf "M\\t%s\\n" "$p"; fi',
+  '  elif ! out=$(LC_ALL=C stat -c "%a %u:%g" -- "$p" 2>&1); then',
+  '    case "$out" in *"ermission denied"*) printf "U\\t%s\\n" "$p" ;; *) printf "M\\t%s\\n" "$p" ;; esac',
+  '  elif [ ! -f "$p" ]; then printf "M\\t%s\\n" "$p"',
+  '  elif [ ! -r "$p" ]; then printf "U\\t%s\\n" "$p"',
+  '  else printf "F\\t%s\\t%s\\t%s\\n" "$p" "$(sha256sum < "$p" | cut -c1-64)" "$out"; fi',
   'done',
 ].join('\n');

@@ -19,6 +19,7 @@ import {
   DRIFT_SCRIPT,
   type Drift,
   expectedFiles,
+  type FoundFile,
   parseFoundFiles,
 } from './drift.ts';
 import type { HostStatus, StatusReport } from './host-status.ts';
@@ -148,6 +149,22 @@ async function bakedManifest(imagesDir: string, host: string): Promise<Manifest 
   });
 }
 
+async function listFiles(
+  session: SshSession,
+  paths: readonly string[],
+  timeoutSeconds: number,
+  root: boolean,
+): Promise<{ files: Map<string, FoundFile> } | { failed: string }> {
+  const script = command('sh', ['-c', DRIFT_SCRIPT]);
+  const listed = await session.exec(root ? asRoot(session.endpoint.user, script) : script, {
+    timeoutSeconds: timeoutSeconds * 4,
+    stdin: paths.map((file) => `${file}\n`).join(''),
+  });
+  if (listed.exitCode !== 0)
+    return { failed: `reading its files failed: ${listed.stderr.trim().split('\n')[0] ?? ''}` };
+  return { files: parseFoundFiles(listed.stdout) };
+}
+
 /** Against the manifest of the version it runs: baked here, or kept on the share. */
 async function checkDrift(
   session: SshSession,
@@ -165,23 +182,21 @@ async function checkDrift(
         : await readVersionManifest(options.share, host, running).catch(() => undefined);
   if (!manifest) return { unknown: `no manifest of ${running} here or on the share` };
   const expected = expectedFiles(manifest);
-  const user = session.endpoint.user;
-  const listed = await session.exec(asRoot(user, command('sh', ['-c', DRIFT_SCRIPT])), {
-    timeoutSeconds: options.timeoutSeconds * 4,
-    stdin: expected.map((file) => `${file.path}\n`).join(''),
-  });
-  if (listed.exitCode !== 0)
-    return {
-      unknown: /password is required|a terminal is required/.test(listed.stderr)
-        ? `sudo asks ${user} for a password on ${host}`
-        : `reading its files failed: ${listed.stderr.trim().split('\n')[0] ?? ''}`,
-    };
+  const found = await listFiles(
+    session,
+    expected.map((file) => file.path),
+    options.timeoutSeconds,
+    false,
+  );
+  if ('failed' in found) return { unknown: found.failed };
+  const rootOnly = [...found.files].filter(([, file]) => file.kind === 'unreadable').map(([file]) => file);
+  if (rootOnly.length > 0 && session.endpoint.user !== 'root') {
+    // Files only root may read: sudo when it lets us without a password, else they stay unverified.
+    const asRootFound = await listFiles(session, rootOnly, options.timeoutSeconds, true);
+    if ('files' in asRootFound) for (const [file, seen] of asRootFound.files) found.files.set(file, seen);
+  }
   const cmdline = await session.exec(command('cat', ['--', `${BOOT_MOUNT}/cmdline.txt`]), {
     timeoutSeconds: options.timeoutSeconds,
   });
-  return compareDrift(
-    expected,
-    parseFoundFiles(listed.stdout),
-    cmdline.exitCode === 0 ? cmdline.stdout : undefined,
-  );
+  return compareDrift(expected, found.files, cmdline.exitCode === 0 ? cmdline.stdout : undefined);
 }

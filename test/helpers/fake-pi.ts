@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -122,7 +123,10 @@ export async function startFakePi(options: FakePiOptions): Promise<FakePi> {
       currentRunDir = path.join(dirs.runs, String(++imagerRuns));
       await mkdir(currentRunDir, { recursive: true });
     }
-    const setup = mountScript(identity, hostname, dirs, currentRunDir, options);
+    // Each boot has its own boot id, as the kernel gives a real one: how a reboot is told from a blip.
+    const bootIdFile = path.join(options.stateDir, `boot-id-${boots.length}`);
+    await writeFile(bootIdFile, `${randomUUID()}\n`);
+    const setup = mountScript(identity, hostname, dirs, currentRunDir, options, bootIdFile);
     const server = await startSshd({
       netns: options.netns,
       listenAddress: options.address,
@@ -238,6 +242,7 @@ function mountScript(
   dirs: { doubles: string; boot: string },
   runDir: string,
   options: FakePiOptions,
+  bootIdFile: string,
 ): string {
   const q = shellQuote;
   // Host paths are bound before /tmp is replaced: the share may live under it.
@@ -249,6 +254,7 @@ function mountScript(
     ...(existsSync(SYSTEMCTL)
       ? [`mount --bind ${q(path.join(dirs.doubles, 'reboot'))} ${q(realpathSync(SYSTEMCTL))}`]
       : []),
+    `mount --bind ${q(bootIdFile)} /proc/sys/kernel/random/boot_id`,
     'mount -t tmpfs tmpfs /boot',
     'mkdir /boot/firmware',
   ];

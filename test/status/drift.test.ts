@@ -53,7 +53,7 @@ test('the bake wrote the boot files under /boot/firmware and the root files wher
   );
 });
 
-test('after its first boot: firstrun.sh gone and its hook cut from cmdline.txt are expected, not drift', (t) => {
+test('after its first boot: firstrun.sh gone and its hook cut from cmdline.txt are expected, not drift; a root-only file is unverified', (t) => {
   const afterFirstBoot = BAKED_CMDLINE.replace(/ systemd\.run.*/, '');
   const drift = compareDrift(
     expectedFiles(manifest()),
@@ -61,13 +61,18 @@ test('after its first boot: firstrun.sh gone and its hook cut from cmdline.txt a
       `F\t/boot/firmware/cmdline.txt\t${sha(afterFirstBoot)}\t755 0:0`,
       'M\t/boot/firmware/firstrun.sh',
       `F\t/boot/firmware/pi-lab-image.json\t${sha('{}')}\t755 0:0`,
-      `F\t/etc/ssh/sshd_config.d/10-key-only.conf\t${sha('PasswordAuthentication no\n')}\t644 0:0`,
+      'U\t/etc/ssh/sshd_config.d/10-key-only.conf',
       'L\t/etc/systemd/system/multi-user.target.wants/x.service\t/etc/systemd/system/x.service',
     ]),
     afterFirstBoot,
   );
   t.deepEqual(drift.changed, []);
-  t.is(drift.checked, 5);
+  t.is(drift.checked, 4);
+  t.deepEqual(
+    drift.unverified,
+    ['/etc/ssh/sshd_config.d/10-key-only.conf'],
+    'root-only, sudo refused: not read',
+  );
   t.deepEqual(
     drift.firstBoot.map((finding) => finding.path),
     ['/boot/firmware/cmdline.txt', '/boot/firmware/firstrun.sh'],
