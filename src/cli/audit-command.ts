@@ -1,8 +1,8 @@
 import { type HostAudit, auditLab } from '../audit/audit-lab.ts';
-import { UserError } from '../errors.ts';
 import { formatTable } from '../format-units.ts';
 import { selectLabHosts } from '../lab/select-hosts.ts';
 import { defineCommand } from './define-command.ts';
+import { secondsOption } from './seconds-option.ts';
 
 export const AUDIT_USAGE = `Usage: npm run audit -- [HOST...|--all] [--lab FILE] [--timeout S] [--json]
 
@@ -24,11 +24,13 @@ export const auditCommand = defineCommand({
   readsLab: true,
   leftAsItWas: 'audit changes nothing.',
   checkArguments: ({ values }) => {
-    timeoutSeconds(values.timeout);
+    secondsOption(values.timeout, '--timeout', { fallback: 5, max: 600 });
   },
   run: async ({ values, positionals, lab, name, interruptibly }) => {
     const hosts = selectLabHosts(lab, positionals, name);
-    const audits = await interruptibly(() => auditLab(lab, hosts, timeoutSeconds(values.timeout)));
+    const audits = await interruptibly(() =>
+      auditLab(lab, hosts, secondsOption(values.timeout, '--timeout', { fallback: 5, max: 600 })),
+    );
     return {
       ok: audits.every((audit) => audit.ok),
       json: { hosts: audits },
@@ -36,14 +38,6 @@ export const auditCommand = defineCommand({
     };
   },
 });
-
-function timeoutSeconds(value: string | undefined): number {
-  if (value === undefined) return 5;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 600)
-    throw new UserError(`--timeout ${value} is not a number of seconds from 1 to 600.`);
-  return seconds;
-}
 
 function renderAudit(audits: readonly HostAudit[]): string {
   const rows = audits.flatMap((audit) =>

@@ -3,6 +3,7 @@ import { selectPlugs } from '../power/lab-plugs.ts';
 import { type PlugOutcome, type PowerAction, runPowerAction } from '../power/power-actions.ts';
 import { formatTable } from '../format-units.ts';
 import { defineCommand } from './define-command.ts';
+import { secondsOption } from './seconds-option.ts';
 
 export const POWER_USAGE = `Usage: npm run power -- on|off|cycle|status [PLUG|HOST] [--lab FILE] [--force] [--off-seconds S] [--json]
 
@@ -32,7 +33,7 @@ export const powerCommand = defineCommand({
       throw new UserError(`power takes on, off, cycle or status, then at most one plug or host.`, [
         POWER_USAGE,
       ]);
-    offSeconds(values['off-seconds']);
+    secondsOption(values['off-seconds'], '--off-seconds', { fallback: 10, max: 3600, whole: true });
   },
   run: async ({ values, positionals, lab, interruptibly }) => {
     const [action, target] = positionals as [PowerAction, string | undefined];
@@ -43,7 +44,11 @@ export const powerCommand = defineCommand({
         action,
         plugs,
         force: values.force ?? false,
-        offSeconds: offSeconds(values['off-seconds']),
+        offSeconds: secondsOption(values['off-seconds'], '--off-seconds', {
+          fallback: 10,
+          max: 3600,
+          whole: true,
+        }),
         probeSeconds: 3,
       }),
     );
@@ -54,14 +59,6 @@ export const powerCommand = defineCommand({
     };
   },
 });
-
-function offSeconds(value: string | undefined): number {
-  if (value === undefined) return 10;
-  const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600)
-    throw new UserError(`--off-seconds ${value} is not whole seconds from 1 to 3600.`);
-  return seconds;
-}
 
 function renderOutcomes(outcomes: readonly PlugOutcome[]): string {
   const table = formatTable(

@@ -3,6 +3,7 @@ import { formatTable } from '../format-units.ts';
 import { selectLabHosts } from '../lab/select-hosts.ts';
 import { type HostReboot, rebootLab } from '../reboot/reboot-lab.ts';
 import { defineCommand } from './define-command.ts';
+import { secondsOption } from './seconds-option.ts';
 
 export const REBOOT_USAGE = `Usage: npm run reboot -- HOST...|--all [--lab FILE] [--timeout S] [--json]
 
@@ -26,7 +27,7 @@ export const rebootCommand = defineCommand({
   checkArguments: ({ positionals, values }) => {
     if ((positionals.length === 0) === !values.all)
       throw new UserError('Name the hosts to reboot, or --all (not both).', [REBOOT_USAGE]);
-    timeoutSeconds(values.timeout);
+    secondsOption(values.timeout, '--timeout', { fallback: 300, max: 3600 });
   },
   run: async ({ values, positionals, lab, name, interruptibly }) => {
     const hosts = selectLabHosts(lab, positionals, name);
@@ -35,7 +36,7 @@ export const rebootCommand = defineCommand({
       rebootLab({
         lab,
         hosts,
-        timeoutSeconds: timeoutSeconds(values.timeout),
+        timeoutSeconds: secondsOption(values.timeout, '--timeout', { fallback: 300, max: 3600 }),
         onHost: (outcome) => {
           if (!json) process.stderr.write(`${outcome.host}: ${outcome.result} (${outcome.detail})\n`);
         },
@@ -48,14 +49,6 @@ export const rebootCommand = defineCommand({
     };
   },
 });
-
-function timeoutSeconds(value: string | undefined): number {
-  if (value === undefined) return 300;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600)
-    throw new UserError(`--timeout ${value} is not a number of seconds from 1 to 3600.`);
-  return seconds;
-}
 
 function renderReboot(hosts: readonly HostReboot[]): string {
   return `${formatTable(

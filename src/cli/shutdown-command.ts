@@ -4,6 +4,7 @@ import { selectLabHosts } from '../lab/select-hosts.ts';
 import { type PlugOutcome, runPowerAction } from '../power/power-actions.ts';
 import { type HostShutdown, shutdownLab } from '../shutdown/shutdown-lab.ts';
 import { defineCommand } from './define-command.ts';
+import { secondsOption } from './seconds-option.ts';
 
 export const SHUTDOWN_USAGE = `Usage: npm run shutdown -- HOST...|--all [--lab FILE] [--power-off] [--power-off-after-timeout] [--timeout S] [--json]
 
@@ -32,7 +33,7 @@ export const shutdownCommand = defineCommand({
       throw new UserError('Name the hosts to shut down, or --all (not both).', [SHUTDOWN_USAGE]);
     if (values['power-off-after-timeout'] && !values['power-off'])
       throw new UserError('--power-off-after-timeout goes with --power-off.');
-    timeoutSeconds(values.timeout);
+    secondsOption(values.timeout, '--timeout', { fallback: 120, max: 3600 });
   },
   run: async ({ values, positionals, lab, name, interruptibly }) => {
     const hosts = selectLabHosts(lab, positionals, name);
@@ -41,7 +42,7 @@ export const shutdownCommand = defineCommand({
       shutdownLab({
         lab,
         hosts,
-        timeoutSeconds: timeoutSeconds(values.timeout),
+        timeoutSeconds: secondsOption(values.timeout, '--timeout', { fallback: 120, max: 3600 }),
         onHost: (outcome) => {
           if (!json) process.stderr.write(`${outcome.host}: ${outcome.result} (${outcome.detail})\n`);
         },
@@ -69,14 +70,6 @@ export const shutdownCommand = defineCommand({
     };
   },
 });
-
-function timeoutSeconds(value: string | undefined): number {
-  if (value === undefined) return 120;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600)
-    throw new UserError(`--timeout ${value} is not a number of seconds from 1 to 3600.`);
-  return seconds;
-}
 
 function renderShutdown(hosts: readonly HostShutdown[], plugs: readonly PlugOutcome[]): string {
   const lines = [

@@ -7,6 +7,7 @@ import type { ShareFs } from '../share/share-fs.ts';
 import { openShare } from '../share/open-share.ts';
 import { gatherStatus } from '../status/gather-status.ts';
 import { defineCommand } from './define-command.ts';
+import { secondsOption } from './seconds-option.ts';
 import { renderStatus } from './status-view.ts';
 
 export const STATUS_USAGE = `Usage: npm run status -- [HOST...] [--lab FILE] [--from DIR] [--timeout S] [--watch S] [--json]
@@ -33,15 +34,15 @@ export const statusCommand = defineCommand({
   readsLab: true,
   leftAsItWas: 'status changes nothing.',
   checkArguments: ({ values }) => {
-    seconds(values.timeout, '--timeout');
-    seconds(values.watch, '--watch');
+    secondsOption(values.timeout, '--timeout', { max: 3600 });
+    secondsOption(values.watch, '--watch', { max: 3600 });
     if (values.watch !== undefined && values.json)
       throw new UserError('--watch and --json do not go together: --json prints one result.');
   },
   run: async ({ values, positionals, lab, name, projectDir, interruptibly }) => {
     const hosts = selectLabHosts(lab, positionals, name);
     const imagesDir = path.resolve(values.from ?? path.join(projectDir, 'images'));
-    const timeoutSeconds = seconds(values.timeout, '--timeout') ?? 5;
+    const timeoutSeconds = secondsOption(values.timeout, '--timeout', { fallback: 5, max: 3600 });
     const once = () =>
       interruptibly(async () => {
         const share = await openLabShare(lab);
@@ -51,7 +52,7 @@ export const statusCommand = defineCommand({
           if (!('unreadable' in share)) await share.close();
         }
       });
-    const watch = seconds(values.watch, '--watch');
+    const watch = secondsOption(values.watch, '--watch', { max: 3600 });
     if (watch !== undefined) {
       for (;;) {
         const report = await once();
@@ -75,12 +76,4 @@ async function openLabShare(lab: Lab): Promise<ShareFs | { unreadable: string }>
   } catch (error) {
     return { unreadable: describeError(error).split('\n')[0] ?? '' };
   }
-}
-
-function seconds(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0 || number > 3600)
-    throw new UserError(`${flag} ${value} is not a number of seconds (1 to 3600).`);
-  return number;
 }

@@ -3,10 +3,10 @@ import { describeError } from '../errors.ts';
 import { command } from '../exec/command.ts';
 import { IMAGE_MARKER_PATH, parseMarker } from '../image/marker.ts';
 import type { Lab, LabHost } from '../lab/lab-types.ts';
-import { asRoot } from '../ssh/as-root.ts';
 import { connectSsh } from '../ssh/connect-ssh.ts';
 import { hostEndpoints, sshSettings } from '../ssh/lab-ssh.ts';
 import { probeSshPort } from '../ssh/probe-ssh-port.ts';
+import { requestPowerState } from '../ssh/request-power-state.ts';
 import type { SshEndpoint } from '../ssh/ssh-endpoint.ts';
 import { mapBounded } from '../values/map-bounded.ts';
 
@@ -83,7 +83,7 @@ async function rebootHost(options: RebootOptions, host: LabHost): Promise<HostRe
       seconds: 0,
     };
   try {
-    await requestReboot(node, options);
+    await requestPowerState(node, sshSettings(options.lab.ssh), 'reboot');
   } catch (error) {
     const why = describeError(error).split('\n')[0] ?? '';
     return {
@@ -174,19 +174,5 @@ function markerVersion(base64: string): string | undefined {
     return parseMarker(Buffer.from(base64, 'base64').toString('utf8'), IMAGE_MARKER_PATH).version;
   } catch {
     return undefined;
-  }
-}
-
-/** The connection may drop before `systemctl reboot` returns: that is success. */
-async function requestReboot(endpoint: SshEndpoint, options: RebootOptions): Promise<void> {
-  const session = await connectSsh(endpoint, { ...sshSettings(options.lab.ssh), connectTimeoutSeconds: 10 });
-  try {
-    const result = await session
-      .exec(asRoot(endpoint.user, command('systemctl', ['reboot'])), { timeoutSeconds: 20 })
-      .catch(() => undefined);
-    if (result && result.exitCode !== 0 && result.exitCode !== null)
-      throw new Error(result.stderr.trim().split('\n')[0] || `systemctl reboot exited ${result.exitCode}`);
-  } finally {
-    await session.close();
   }
 }

@@ -1,11 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../errors.ts';
-import { command } from '../exec/command.ts';
 import type { Lab, LabHost } from '../lab/lab-types.ts';
-import { asRoot } from '../ssh/as-root.ts';
-import { connectSsh } from '../ssh/connect-ssh.ts';
 import { hostEndpoints, sshSettings } from '../ssh/lab-ssh.ts';
 import { probeSshPort } from '../ssh/probe-ssh-port.ts';
+import { requestPowerState } from '../ssh/request-power-state.ts';
 import { describeEndpoint, type SshEndpoint } from '../ssh/ssh-endpoint.ts';
 import { mapBounded } from '../values/map-bounded.ts';
 
@@ -84,7 +82,7 @@ async function shutdownHost(options: ShutdownOptions, host: LabHost): Promise<Ho
     };
   for (const endpoint of running) {
     try {
-      await requestPoweroff(endpoint, options);
+      await requestPowerState(endpoint, sshSettings(options.lab.ssh), 'poweroff');
     } catch (error) {
       return {
         host: host.name,
@@ -114,23 +112,6 @@ async function shutdownHost(options: ShutdownOptions, host: LabHost): Promise<Ho
         seconds: seconds(),
       };
     await sleep(POLL_MS);
-  }
-}
-
-/** `systemctl poweroff`: the connection may drop before the command returns, which is success. */
-async function requestPoweroff(endpoint: SshEndpoint, options: ShutdownOptions): Promise<void> {
-  const session = await connectSsh(endpoint, {
-    ...sshSettings(options.lab.ssh),
-    connectTimeoutSeconds: Math.min(options.lab.ssh.connectTimeoutSeconds, 10),
-  });
-  try {
-    const result = await session
-      .exec(asRoot(endpoint.user, command('systemctl', ['poweroff'])), { timeoutSeconds: 20 })
-      .catch(() => undefined);
-    if (result && result.exitCode !== 0 && result.exitCode !== null)
-      throw new Error(result.stderr.trim().split('\n')[0] || `systemctl poweroff exited ${result.exitCode}`);
-  } finally {
-    await session.close();
   }
 }
 

@@ -1,6 +1,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
+import { auditCommand } from '../../src/cli/audit-command.ts';
 import { bakeCommand } from '../../src/cli/bake-command.ts';
 import { bootTestCommand } from '../../src/cli/boot-test-command.ts';
 import type { CommandDefinition } from '../../src/cli/define-command.ts';
@@ -8,9 +9,13 @@ import { deployCommand } from '../../src/cli/deploy-command.ts';
 import { imagesCommand } from '../../src/cli/images-command.ts';
 import { importCommand } from '../../src/cli/import-command.ts';
 import type { CliOptions } from '../../src/cli/parse-cli-args.ts';
+import { powerCommand } from '../../src/cli/power-command.ts';
 import { publishCommand } from '../../src/cli/publish-command.ts';
+import { rebootCommand } from '../../src/cli/reboot-command.ts';
 import { rollbackCommand } from '../../src/cli/rollback-command.ts';
 import { sampleCommand } from '../../src/cli/sample-command.ts';
+import { shutdownCommand } from '../../src/cli/shutdown-command.ts';
+import { statusCommand } from '../../src/cli/status-command.ts';
 import { cliOutput, PROJECT_DIR, runBakeCli, runScriptCli, SAMPLE_LAB_FILE } from '../helpers/bake-cli.ts';
 import { makeProjectCopy } from '../helpers/output-tree.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
@@ -30,6 +35,11 @@ const COMMANDS: readonly CommandDefinition<CliOptions>[] = [
   deployCommand,
   bootTestCommand,
   sampleCommand,
+  statusCommand,
+  powerCommand,
+  shutdownCommand,
+  rebootCommand,
+  auditCommand,
 ];
 
 function firstLine(text: string): string {
