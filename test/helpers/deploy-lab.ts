@@ -72,6 +72,7 @@ export interface PiSpec {
   readonly bootloader?: FakePiOptions['bootloader'];
   readonly imagerAnswersAs?: string;
   readonly neverBoots?: Identity;
+  readonly ignoresPoweroff?: boolean;
   /** Default: the size the image needs. */
   readonly diskBytes?: number;
   /** The share this Pi's imager sees, when not the published one. */
@@ -171,6 +172,7 @@ export async function startDeployLab(options: DeployLabOptions): Promise<DeployL
         ...(spec.bootloader ? { bootloader: spec.bootloader } : {}),
         ...(spec.imagerAnswersAs ? { imagerAnswersAs: spec.imagerAnswersAs } : {}),
         ...(spec.neverBoots ? { neverBoots: spec.neverBoots } : {}),
+        ...(spec.ignoresPoweroff ? { ignoresPoweroff: true } : {}),
         ...(imagerBootDevice ? { imagerBootDevice } : {}),
       });
       pis.set(spec.name, pi);

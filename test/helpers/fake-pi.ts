@@ -52,6 +52,8 @@ export interface FakePiOptions {
   readonly imagerBootDevice?: string;
   /** An identity that never comes up after a reboot (the Pi stays silent). */
   readonly neverBoots?: Identity;
+  /** A machine that hangs on its way down: asked to power off, it goes on answering. */
+  readonly ignoresPoweroff?: boolean;
 }
 
 export interface FakePi {
@@ -180,6 +182,7 @@ export async function startFakePi(options: FakePiOptions): Promise<FakePi> {
       const from = current?.identity;
       if (from && existsSync(dirs.poweroffRequest)) {
         await rm(dirs.poweroffRequest, { force: true });
+        if (options.ignoresPoweroff) continue;
         await sleep(200);
         // Off until its power is cut and restored: nothing boots by itself.
         await current?.server.stop();

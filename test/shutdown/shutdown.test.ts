@@ -20,28 +20,35 @@ import { skipUnlessRoot } from '../helpers/root-only.ts';
  * only after the router.
  */
 
-let share: PublishedShare | undefined;
-let lab: DeployLab | undefined;
-let plug: FakeKasaPlug | undefined;
+let published: Promise<PublishedShare> | undefined;
+const labs: DeployLab[] = [];
+const plugs: FakeKasaPlug[] = [];
 test.after.always(async () => {
-  await lab?.teardown();
-  await plug?.stop();
-  await share?.remove();
+  for (const lab of labs) await lab.teardown();
+  for (const plug of plugs) await plug.stop();
+  await (await published)?.remove();
 });
+
+/** A router and two nodes behind it (pi1 may hang on its way down), fed by one fake Kasa plug. */
+async function labWithPlug(hangingNode = false): Promise<{ lab: DeployLab; plug: FakeKasaPlug }> {
+  published ??= publishSampleLab();
+  const lab = await startDeployLab({
+    share: await published,
+    pis: [{ name: 'pi0', recipe: 'router' }, { name: 'pi1', ignoresPoweroff: hangingNode }, { name: 'pi2' }],
+  });
+  labs.push(lab);
+  const plug = await startFakeKasaPlug({ on: true });
+  plugs.push(plug);
+  const data = parse(await readFile(lab.labFile, 'utf8')) as Record<string, unknown>;
+  data.power = { plugs: [{ name: 'strip', driver: 'kasa', address: '127.0.0.1', port: plug.port }] };
+  await writeFile(lab.labFile, stringify(data));
+  return { lab, plug };
+}
 
 skipUnlessRoot(test)(
   'nodes first, the router last, the plug after the last host is confirmed down',
   async (t) => {
-    share = await publishSampleLab();
-    lab = await startDeployLab({
-      share,
-      pis: [{ name: 'pi0', recipe: 'router' }, { name: 'pi1' }, { name: 'pi2' }],
-    });
-    plug = await startFakeKasaPlug({ on: true });
-    const data = parse(await readFile(lab.labFile, 'utf8')) as Record<string, unknown>;
-    data.power = { plugs: [{ name: 'strip', driver: 'kasa', address: '127.0.0.1', port: plug.port }] };
-    await writeFile(lab.labFile, stringify(data));
-
+    const { lab, plug } = await labWithPlug();
     const run = await lab.cli('shutdown', ['--all', '--power-off', '--timeout', '60', '--json']);
     t.is(run.exitCode, 0, cliOutput(run));
     const result = JSON.parse(run.stdout) as {
@@ -56,7 +63,7 @@ skipUnlessRoot(test)(
         ['pi0', 'down'],
       ],
     );
-    const offAt = (name: string) => lab?.pi(name).poweredOffAt()[0] ?? Number.NaN;
+    const offAt = (name: string) => lab.pi(name).poweredOffAt()[0] ?? Number.NaN;
     t.true(offAt('pi0') > Math.max(offAt('pi1'), offAt('pi2')), 'the router powered off after both nodes');
     const cut = plug.relay.switches.find((change) => !change.on);
     t.truthy(cut, 'the plug was switched off');
@@ -75,5 +82,44 @@ skipUnlessRoot(test)(
       ),
       'a second run finds them all down',
     );
+  },
+);
+
+skipUnlessRoot(test)(
+  'a node that hangs on its way down keeps the router up and the plug on, unless told to cut after the timeout',
+  async (t) => {
+    const { lab, plug } = await labWithPlug(true);
+    const run = await lab.cli('shutdown', ['--all', '--power-off', '--timeout', '3', '--json']);
+    t.is(run.exitCode, 1, cliOutput(run));
+    const result = JSON.parse(run.stdout) as {
+      hosts: HostShutdown[];
+      plugs: { plug: string; result: string }[];
+    };
+    t.deepEqual(
+      result.hosts.map((host) => [host.host, host.result]),
+      [
+        ['pi1', 'failed'],
+        ['pi2', 'down'],
+        ['pi0', 'skipped'],
+      ],
+    );
+    t.regex(result.hosts[0]?.detail ?? '', /still answers SSH 3 s after it was asked to power off/);
+    t.regex(result.hosts[2]?.detail ?? '', /left running: pi1 did not go down first/);
+    t.is(lab.pi('pi0').identity(), 'node', 'the router still runs: pi1 is reached through it');
+    t.regex(result.plugs[0]?.result ?? '', /^not switched off: /);
+    t.true(plug.relay.on);
+
+    const forced = await lab.cli('shutdown', [
+      '--all',
+      '--power-off',
+      '--power-off-after-timeout',
+      '--timeout',
+      '3',
+      '--json',
+    ]);
+    t.is(forced.exitCode, 1, 'pi1 still did not go down');
+    const again = JSON.parse(forced.stdout) as { plugs: { plug: string; result: string }[] };
+    t.regex(again.plugs[0]?.result ?? '', /^switched off \(forced: pi0, pi1 still answered\)/);
+    t.false(plug.relay.on);
   },
 );
