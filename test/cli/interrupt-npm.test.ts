@@ -24,7 +24,7 @@ const ROOT_DATA_FILES = 4;
 const ROOT_DATA_MIB_EACH = 64;
 /** Interruption points spread over a re-bake, from 5 % to 95 % of its measured duration. */
 const POINTS = 10;
-const ATTEMPTS_PER_POINT = 3;
+const ATTEMPTS_PER_POINT = 5;
 const DELIVERIES = [
   { signal: 'SIGINT', to: 'group' }, // Ctrl-C in a terminal: npm, node and the tools at once
   { signal: 'SIGTERM', to: 'npm' }, // a CI runner or `kill` stopping the job it started
@@ -205,7 +205,9 @@ test('bake through npm, stopped by SIGINT or SIGTERM at 10 points spread over it
       if (finished) {
         // Finished before the signal: a complete bake is as good an answer.
         t.deepEqual(completedHosts(result.stderr), ['pi0', 'pi1'], `${what}: ${npmOutput(result)}`);
-        seconds = Math.min(seconds, (performance.now() - started) / 1000);
+        // Faster than measured: aim at this run's own length, a tenth earlier each time, so a late
+        // point still lands inside a bake whose length the load keeps changing.
+        seconds = Math.min(seconds, (performance.now() - started) / 1000) * 0.9;
       } else {
         interrupted++;
         await assertLeftAsItWas(t, { result, pid: run.pid, outDir, before, what });

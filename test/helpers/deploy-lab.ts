@@ -73,6 +73,7 @@ export interface PiSpec {
   readonly imagerAnswersAs?: string;
   readonly neverBoots?: Identity;
   readonly ignoresPoweroff?: boolean;
+  readonly leasesFile?: string;
   /** Default: the size the image needs. */
   readonly diskBytes?: number;
   /** The share this Pi's imager sees, when not the published one. */
@@ -173,6 +174,7 @@ export async function startDeployLab(options: DeployLabOptions): Promise<DeployL
         ...(spec.imagerAnswersAs ? { imagerAnswersAs: spec.imagerAnswersAs } : {}),
         ...(spec.neverBoots ? { neverBoots: spec.neverBoots } : {}),
         ...(spec.ignoresPoweroff ? { ignoresPoweroff: true } : {}),
+        ...(spec.leasesFile ? { leasesFile: spec.leasesFile } : {}),
         ...(imagerBootDevice ? { imagerBootDevice } : {}),
       });
       pis.set(spec.name, pi);

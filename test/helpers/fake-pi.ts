@@ -52,6 +52,8 @@ export interface FakePiOptions {
   readonly imagerBootDevice?: string;
   /** An identity that never comes up after a reboot (the Pi stays silent). */
   readonly neverBoots?: Identity;
+  /** dnsmasq's lease file as the node sees it (a router's), bound at /var/lib/misc/dnsmasq.leases. */
+  readonly leasesFile?: string;
   /** A machine that hangs on its way down: asked to power off, it goes on answering. */
   readonly ignoresPoweroff?: boolean;
 }
@@ -262,6 +264,12 @@ function mountScript(
     'mkdir /boot/firmware',
   ];
   if (identity === 'node') lines.push(`mount --bind ${q(dirs.boot)} /boot/firmware`);
+  if (identity === 'node' && options.leasesFile)
+    lines.push(
+      'mkdir -p /var/lib/misc',
+      'mount -t tmpfs tmpfs /var/lib/misc',
+      `cp ${q(options.leasesFile)} /var/lib/misc/dnsmasq.leases`,
+    );
   else {
     if (options.imagerBootDevice) lines.push(`mount ${q(options.imagerBootDevice)} /boot/firmware`);
     lines.push(

@@ -1,5 +1,7 @@
 import net from 'node:net';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { parse, stringify } from 'yaml';
 import type { StatusReport } from '../../src/status/host-status.ts';
@@ -21,10 +23,12 @@ import { currentImage } from '../helpers/share-check.ts';
 
 let share: PublishedShare | undefined;
 let lab: DeployLab | undefined;
+const labs: DeployLab[] = [];
 const servers: net.Server[] = [];
 test.after.always(async () => {
   for (const server of servers) server.close();
   await lab?.teardown();
+  for (const other of labs) await other.teardown();
   await share?.remove();
 });
 
@@ -39,8 +43,8 @@ async function listen(silent: boolean): Promise<number> {
   return port;
 }
 
-skipUnlessRoot(test)('up as itself, up in its imager, no SSH (wedged), down: one line each', async (t) => {
-  share = await publishSampleLab();
+skipUnlessRoot(test.serial)('up as itself, up in its imager, no SSH (wedged), down: one line each', async (t) => {
+  share ??= await publishSampleLab();
   lab = await startDeployLab({
     share,
     pis: [
@@ -85,4 +89,37 @@ skipUnlessRoot(test)('up as itself, up in its imager, no SSH (wedged), down: one
   t.regex(text.stdout, /^pi3 +no SSH /m);
   t.regex(text.stdout, /^pi4 +down /m);
   t.regex(text.stdout, /since boot: under-voltage, throttled/);
+});
+
+skipUnlessRoot(test.serial)("the router's leases name the machines the lab file does not know", async (t) => {
+  share ??= await publishSampleLab();
+  const leases = path.join(await mkdtemp(path.join(os.tmpdir(), 'pi-lab-leases-')), 'dnsmasq.leases');
+  await writeFile(
+    leases,
+    [
+      '1765000000 1c:69:7a:a2:6f:89 10.215.0.200 data1 01:1c:69:7a:a2:6f:89',
+      '1765000000 AA:BB:CC:00:11:22 10.215.0.42 printer *',
+      '1765000000 de:ad:be:ef:00:01 10.215.0.43 * *',
+    ].join('\n'),
+  );
+  const routerLab = await startDeployLab({
+    share,
+    pis: [{ name: 'pi0', recipe: 'router', leasesFile: leases }],
+  });
+  labs.push(routerLab);
+  const data = parse(await readFile(routerLab.labFile, 'utf8')) as { hosts: Record<string, unknown>[] };
+  data.hosts.push({ name: 'data1', mac: '1c:69:7a:a2:6f:89', ip: '10.215.0.200' });
+  await writeFile(routerLab.labFile, stringify(data));
+
+  const run = await routerLab.cli('status', ['pi0', '--json', '--timeout', '3']);
+  t.is(run.exitCode, 0, cliOutput(run));
+  t.deepEqual((JSON.parse(run.stdout) as StatusReport).unknownLeases, [
+    { mac: 'aa:bb:cc:00:11:22', ip: '10.215.0.42', name: 'printer' },
+    { mac: 'de:ad:be:ef:00:01', ip: '10.215.0.43', name: '' },
+  ]);
+  const text = await routerLab.cli('status', ['pi0', '--timeout', '3']);
+  t.regex(
+    text.stdout,
+    /unknown machine on the lab network: aa:bb:cc:00:11:22 has 10\.215\.0\.42 \(printer\)/,
+  );
 });
