@@ -264,12 +264,6 @@ function mountScript(
     'mkdir /boot/firmware',
   ];
   if (identity === 'node') lines.push(`mount --bind ${q(dirs.boot)} /boot/firmware`);
-  if (identity === 'node' && options.leasesFile)
-    lines.push(
-      'mkdir -p /var/lib/misc',
-      'mount -t tmpfs tmpfs /var/lib/misc',
-      `cp ${q(options.leasesFile)} /var/lib/misc/dnsmasq.leases`,
-    );
   else {
     if (options.imagerBootDevice) lines.push(`mount ${q(options.imagerBootDevice)} /boot/firmware`);
     lines.push(
@@ -281,6 +275,12 @@ function mountScript(
       'mount -t tmpfs tmpfs /var/log',
     );
   }
+  if (identity === 'node' && options.leasesFile)
+    lines.push(
+      'mkdir -p /var/lib/misc',
+      'mount -t tmpfs tmpfs /var/lib/misc',
+      `cp ${q(options.leasesFile)} /var/lib/misc/dnsmasq.leases`,
+    );
   lines.push('mount -t tmpfs tmpfs /tmp');
   lines.push('exec "$@"');
   return lines.join('\n');
