@@ -26,3 +26,16 @@ export function parseMarker(text: string, where: string): ImageMarker {
     remedy: 'the disk was not written by pi-lab, or was changed since: deploy the host again',
   });
 }
+
+/**
+ * A marker a host printed as base64 (one line, whatever its contents); undefined when it has none
+ * or one pi-lab did not write: the host is then simply not on a pi-lab image.
+ */
+export function markerFromBase64(base64: string): ImageMarker | undefined {
+  if (!base64) return undefined;
+  try {
+    return parseMarker(Buffer.from(base64, 'base64').toString('utf8'), IMAGE_MARKER_PATH);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../errors.ts';
 import { command } from '../exec/command.ts';
-import { IMAGE_MARKER_PATH, parseMarker } from '../image/marker.ts';
+import { IMAGE_MARKER_PATH, markerFromBase64 } from '../image/marker.ts';
 import type { Lab, LabHost } from '../lab/lab-types.ts';
 import { connectSsh } from '../ssh/connect-ssh.ts';
 import { hostEndpoints, sshSettings } from '../ssh/lab-ssh.ts';
@@ -161,18 +161,9 @@ async function readRunning(endpoint: SshEndpoint, options: RebootOptions): Promi
     ].join('\n');
     const result = await session.run(command('sh', ['-c', script]), { timeoutSeconds: 10 });
     const [hostname = '', bootId = '', marker = ''] = result.stdout.split('\n').map((line) => line.trim());
-    const version = markerVersion(marker);
+    const version = markerFromBase64(marker)?.version;
     return { hostname, bootId, ...(version ? { version } : {}) };
   } finally {
     await session.close();
-  }
-}
-
-function markerVersion(base64: string): string | undefined {
-  if (!base64) return undefined;
-  try {
-    return parseMarker(Buffer.from(base64, 'base64').toString('utf8'), IMAGE_MARKER_PATH).version;
-  } catch {
-    return undefined;
   }
 }

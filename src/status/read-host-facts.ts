@@ -1,5 +1,5 @@
 import { command } from '../exec/command.ts';
-import { IMAGE_MARKER_PATH, type ImageMarker, parseMarker } from '../image/marker.ts';
+import { IMAGE_MARKER_PATH, type ImageMarker, markerFromBase64 } from '../image/marker.ts';
 import type { SshSession } from '../ssh/ssh-session.ts';
 import { bootloaderDate, decodeBootMode, decodeThrottled, type Throttled } from '../values/pi-facts.ts';
 import { BOOT_MOUNT } from './drift.ts';
@@ -38,7 +38,7 @@ export function parseHostFacts(output: string): HostFacts {
   const bootloader = bootloaderDate(values.get('bootloader') ?? '');
   const bootMode = decodeBootMode(values.get('bootmode') ?? '');
   const throttled = decodeThrottled(values.get('throttled') ?? '');
-  const marker = readMarker(values.get('marker') ?? '');
+  const marker = markerFromBase64(values.get('marker') ?? '');
   return {
     hostname: values.get('hostname') ?? '',
     ...(Number.isFinite(uptime) && uptime > 0 ? { uptimeSeconds: Math.round(uptime) } : {}),
@@ -47,13 +47,4 @@ export function parseHostFacts(output: string): HostFacts {
     ...(throttled ? { throttled } : {}),
     ...(marker ? { marker } : {}),
   };
-}
-
-function readMarker(base64: string): ImageMarker | undefined {
-  if (!base64) return undefined;
-  try {
-    return parseMarker(Buffer.from(base64, 'base64').toString('utf8'), IMAGE_MARKER_PATH);
-  } catch {
-    return undefined;
-  }
 }
