@@ -16,12 +16,15 @@ import { openShare } from '../share/open-share.ts';
 import { readHostOnShare } from '../share/read-share-state.ts';
 import { sshSettings } from '../ssh/lab-ssh.ts';
 import { describeEndpoint } from '../ssh/ssh-endpoint.ts';
+import type { SudoPassword } from '../ssh/sudo-password.ts';
 import { describeDeployOutcome, deployLineReporter, deployLiveReporter } from './deploy-view.ts';
 import { jsonOutput } from './json-output.ts';
 import { defineCommand } from './define-command.ts';
 import { EXIT_FAILED, EXIT_OK } from './exit-codes.ts';
+import { SUDO_PASSWORD_FILE, SUDO_USAGE, sudoPasswordOption } from './sudo-option.ts';
 
 export const DEPLOY_USAGE = `Usage: npm run deploy -- HOST... [--all] [--lab FILE] [--version V] [--dry-run] [--yes] [--json]
+                          [--sudo-password-file F]
 
 Re-images hosts from their published image: sends each into its SD imager, checks the imager, the
 disk and the image, restores with Clonezilla, verifies the disk, reboots and waits for the host to
@@ -30,7 +33,8 @@ come back as itself running the new version. Nodes go a few at a time, the route
   --version V      restore this published version (one host) instead of the current one
   --dry-run        print every remote command, in order; connect to nothing
   --yes            do not ask for confirmation (required without a terminal)
-  --json           print a machine-readable result on stdout`;
+  --json           print a machine-readable result on stdout
+${SUDO_USAGE}`;
 
 const VERSION = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9a-f]{12}$/;
 
@@ -46,6 +50,7 @@ export const deployCommand = defineCommand({
     'dry-run': { type: 'boolean' },
     yes: { type: 'boolean', short: 'y' },
     json: { type: 'boolean' },
+    ...SUDO_PASSWORD_FILE,
   },
   readsLab: true,
   leftAsItWas: DEPLOY_LEFT_AS_IT_WAS,
@@ -64,7 +69,12 @@ export const deployCommand = defineCommand({
         );
     }
     const targets = hosts.map((host) => resolveDeployTarget(lab, host));
-    const settings = deploySettings(lab, projectDir, values.version);
+    const live = !values.json && process.stderr.isTTY ? deployLiveReporter(process.stderr) : undefined;
+    const sudo = await sudoPasswordOption(values['sudo-password-file'], {
+      prompt: true,
+      ...(live ? { around: (ask) => live.stepAside(ask) } : {}),
+    });
+    const settings = deploySettings(lab, projectDir, sudo, values.version);
 
     if (values['dry-run']) {
       const imageDirs = [
@@ -75,7 +85,6 @@ export const deployCommand = defineCommand({
     }
 
     if (!values.yes) await confirm(targets, lab, values.version);
-    const live = !values.json && process.stderr.isTTY ? deployLiveReporter(process.stderr) : undefined;
     const reporter = values.json ? SILENT_DEPLOY_REPORTER : (live ?? deployLineReporter(process.stderr));
     const outcomes = await interruptibly(() =>
       deployHosts(targets, settings, reporter, lab.deploy.parallel),
@@ -85,7 +94,12 @@ export const deployCommand = defineCommand({
   },
 });
 
-function deploySettings(lab: Lab, projectDir: string, version: string | undefined): DeploySettings {
+function deploySettings(
+  lab: Lab,
+  projectDir: string,
+  sudo: SudoPassword,
+  version: string | undefined,
+): DeploySettings {
   const set = lab.deploy.timeouts;
   const timeouts: DeployTimeouts = {
     locate: set.locate ?? DEFAULT_DEPLOY_TIMEOUTS.locate,
@@ -95,7 +109,7 @@ function deploySettings(lab: Lab, projectDir: string, version: string | undefine
     verify: set.verify ?? DEFAULT_DEPLOY_TIMEOUTS.verify,
   };
   return {
-    ssh: sshSettings(lab.ssh),
+    ssh: { ...sshSettings(lab.ssh), sudo },
     timeouts,
     placeholder: lab.image.placeholder,
     logDir: process.env.PI_LAB_LOG_DIR ?? path.join(projectDir, 'logs'),

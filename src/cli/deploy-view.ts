@@ -27,11 +27,28 @@ export function deployLineReporter(stream: NodeJS.WritableStream): DeployReporte
 }
 
 /** In a terminal: a line per host redrawn in place. */
-export function deployLiveReporter(stream: NodeJS.WriteStream): DeployReporter & { close(): void } {
+export function deployLiveReporter(stream: NodeJS.WriteStream): DeployReporter & {
+  close(): void;
+  /** Clears the view while `work` (a question at the terminal) runs, then draws it again. */
+  stepAside: <T>(work: () => Promise<T>) => Promise<T>;
+} {
   const render = createLogUpdate(stream);
   const lines = new Map<string, string>();
-  const draw = (): void => render([...lines].map(([host, line]) => `${host.padEnd(8)} ${line}`).join('\n'));
+  let aside = false;
+  const draw = (): void => {
+    if (!aside) render([...lines].map(([host, line]) => `${host.padEnd(8)} ${line}`).join('\n'));
+  };
   return {
+    stepAside: async (work) => {
+      aside = true;
+      render.clear();
+      try {
+        return await work();
+      } finally {
+        aside = false;
+        draw();
+      }
+    },
     step: (host, step, detail) => {
       lines.set(host, `… ${STEP_TITLES[step]}${detail ? ` (${detail})` : ''}`);
       draw();

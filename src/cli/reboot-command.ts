@@ -4,15 +4,17 @@ import { selectLabHosts } from '../lab/select-hosts.ts';
 import { type HostReboot, rebootLab } from '../reboot/reboot-lab.ts';
 import { defineCommand } from './define-command.ts';
 import { secondsOption } from './seconds-option.ts';
+import { SUDO_PASSWORD_FILE, SUDO_USAGE, sudoPasswordOption } from './sudo-option.ts';
 
-export const REBOOT_USAGE = `Usage: npm run reboot -- HOST...|--all [--lab FILE] [--timeout S] [--json]
+export const REBOOT_USAGE = `Usage: npm run reboot -- HOST...|--all [--lab FILE] [--timeout S] [--json] [--sudo-password-file F]
 
 Reboots hosts and waits until each is back as itself (a new boot, its own name, the image version it
 ran before), saying how long it took. The router goes last and alone, once the others are back: the
 nodes are reached through it. A host not running as itself (down, or in its imager) is left alone.
   --all          every host of the lab
   --timeout S    how long each host may take to come back (default 300)
-  --json         print a machine-readable result on stdout`;
+  --json         print a machine-readable result on stdout
+${SUDO_USAGE}`;
 
 export const rebootCommand = defineCommand({
   name: 'reboot',
@@ -21,6 +23,7 @@ export const rebootCommand = defineCommand({
     all: { type: 'boolean' },
     timeout: { type: 'string' },
     json: { type: 'boolean' },
+    ...SUDO_PASSWORD_FILE,
   },
   readsLab: true,
   leftAsItWas: 'hosts already asked to reboot come back by themselves; the others were not touched.',
@@ -32,10 +35,12 @@ export const rebootCommand = defineCommand({
   run: async ({ values, positionals, lab, name, interruptibly }) => {
     const hosts = selectLabHosts(lab, positionals, name);
     const json = values.json ?? false;
+    const sudo = await sudoPasswordOption(values['sudo-password-file'], { prompt: true });
     const outcomes = await interruptibly(() =>
       rebootLab({
         lab,
         hosts,
+        sudo,
         timeoutSeconds: secondsOption(values.timeout, '--timeout', { fallback: 300, max: 3600 }),
         onHost: (outcome) => {
           if (!json) process.stderr.write(`${outcome.host}: ${outcome.result} (${outcome.detail})\n`);

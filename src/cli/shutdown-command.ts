@@ -5,8 +5,10 @@ import { type PlugOutcome, runPowerAction } from '../power/power-actions.ts';
 import { type HostShutdown, shutdownLab } from '../shutdown/shutdown-lab.ts';
 import { defineCommand } from './define-command.ts';
 import { secondsOption } from './seconds-option.ts';
+import { SUDO_PASSWORD_FILE, SUDO_USAGE, sudoPasswordOption } from './sudo-option.ts';
 
 export const SHUTDOWN_USAGE = `Usage: npm run shutdown -- HOST...|--all [--lab FILE] [--power-off] [--power-off-after-timeout] [--timeout S] [--json]
+                          [--sudo-password-file F]
 
 Powers hosts off in order, each confirmed down (its SSH port closed or silent) before the next tier:
 the nodes at once, then hosts without a recipe (data1), the router last. A host that does not go down
@@ -14,7 +16,8 @@ leaves the tiers after it running. With --power-off, each plug feeding them is s
 host it feeds is down; --power-off-after-timeout cuts it even then (said in the result).
   --all                      every host of the lab
   --timeout S                how long each host may take to go down (default 120)
-  --json                     print a machine-readable result on stdout`;
+  --json                     print a machine-readable result on stdout
+${SUDO_USAGE}`;
 
 export const shutdownCommand = defineCommand({
   name: 'shutdown',
@@ -25,6 +28,7 @@ export const shutdownCommand = defineCommand({
     'power-off-after-timeout': { type: 'boolean' },
     timeout: { type: 'string' },
     json: { type: 'boolean' },
+    ...SUDO_PASSWORD_FILE,
   },
   readsLab: true,
   leftAsItWas: 'hosts reported down are off; the others keep running.',
@@ -38,10 +42,12 @@ export const shutdownCommand = defineCommand({
   run: async ({ values, positionals, lab, name, interruptibly }) => {
     const hosts = selectLabHosts(lab, positionals, name);
     const json = values.json ?? false;
+    const sudo = await sudoPasswordOption(values['sudo-password-file'], { prompt: true });
     const shutdowns = await interruptibly(() =>
       shutdownLab({
         lab,
         hosts,
+        sudo,
         timeoutSeconds: secondsOption(values.timeout, '--timeout', { fallback: 120, max: 3600 }),
         onHost: (outcome) => {
           if (!json) process.stderr.write(`${outcome.host}: ${outcome.result} (${outcome.detail})\n`);

@@ -8,9 +8,12 @@ import { openShare } from '../share/open-share.ts';
 import { gatherStatus } from '../status/gather-status.ts';
 import { defineCommand } from './define-command.ts';
 import { secondsOption } from './seconds-option.ts';
+import { SUDO_PASSWORD_FILE, sudoPasswordOption } from './sudo-option.ts';
+import { SUDO_PASSWORD_VARIABLE } from '../ssh/sudo-password.ts';
 import { renderStatus } from './status-view.ts';
 
 export const STATUS_USAGE = `Usage: npm run status -- [HOST...] [--lab FILE] [--from DIR] [--timeout S] [--watch S] [--json]
+                        [--sudo-password-file F]
 
 One line per host (default: every host of the lab), all at once, changing nothing: up, no SSH (the
 port answers but SSH does not: wedged) or down; running as itself or in its SD imager; the image
@@ -20,7 +23,9 @@ Exits 1 when a host is not up.
   --from DIR     baked images (default images/)
   --timeout S    seconds per attempt at reaching a host (default 5)
   --watch S      refresh every S seconds until Ctrl-C
-  --json         print a machine-readable result on stdout`;
+  --json         print a machine-readable result on stdout
+  --sudo-password-file F   for files only root may read (or ${SUDO_PASSWORD_VARIABLE}); without it,
+                           they are read only where sudo needs no password, else listed unverified`;
 
 export const statusCommand = defineCommand({
   name: 'status',
@@ -30,6 +35,7 @@ export const statusCommand = defineCommand({
     timeout: { type: 'string' },
     watch: { type: 'string' },
     json: { type: 'boolean' },
+    ...SUDO_PASSWORD_FILE,
   },
   readsLab: true,
   leftAsItWas: 'status changes nothing.',
@@ -43,11 +49,13 @@ export const statusCommand = defineCommand({
     const hosts = selectLabHosts(lab, positionals, name);
     const imagesDir = path.resolve(values.from ?? path.join(projectDir, 'images'));
     const timeoutSeconds = secondsOption(values.timeout, '--timeout', { fallback: 5, max: 3600 });
+    // A glance never stops to ask: without a password given, root-only files stay unverified.
+    const sudo = await sudoPasswordOption(values['sudo-password-file'], { prompt: false });
     const once = () =>
       interruptibly(async () => {
         const share = await openLabShare(lab);
         try {
-          return await gatherStatus({ lab, hosts, imagesDir, share, timeoutSeconds });
+          return await gatherStatus({ lab, hosts, imagesDir, share, timeoutSeconds, sudo });
         } finally {
           if (!('unreadable' in share)) await share.close();
         }

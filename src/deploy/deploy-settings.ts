@@ -1,4 +1,4 @@
-import type { SshSettings } from '../ssh/ssh-endpoint.ts';
+import type { ReachSettings } from './remote-port.ts';
 
 /** Seconds each waiting step may take before it fails with a message naming the step. */
 export interface DeployTimeouts {
@@ -20,7 +20,7 @@ export const DEFAULT_DEPLOY_TIMEOUTS: DeployTimeouts = {
 };
 
 export interface DeploySettings {
-  readonly ssh: SshSettings;
+  readonly ssh: ReachSettings;
   readonly timeouts: DeployTimeouts;
   /** The image's first-boot placeholder hostname (changeme): must not survive on the disk. */
   readonly placeholder: string;

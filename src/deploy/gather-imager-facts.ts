@@ -6,14 +6,7 @@ import type { RemoteHost } from './remote-port.ts';
 import type { DeployTarget } from './deploy-target.ts';
 import type { ImageLocation } from './image-location.ts';
 import { type ImagerFacts, parseFindmnt, parseLsblk } from './imager-facts.ts';
-import {
-  asRoot,
-  checkSums,
-  findMount,
-  findTools,
-  listBlockDevices,
-  readFileCommand,
-} from './remote-commands.ts';
+import { checkSums, findMount, findTools, listBlockDevices, readFileCommand } from './remote-commands.ts';
 
 const SAFE_FILE_NAME = /^[\w.+-]+$/;
 
@@ -25,7 +18,6 @@ export async function gatherImagerFacts(
   hostname: string,
   timeoutSeconds: number,
 ): Promise<ImagerFacts> {
-  const user = session.endpoint.user;
   const run = (cmd: Parameters<RemoteHost['exec']>[0], stdin?: string) =>
     session.exec(cmd, { timeoutSeconds, ...(stdin === undefined ? {} : { stdin }) });
   const devices = parseLsblk((await session.run(listBlockDevices(), { timeoutSeconds })).stdout);
@@ -75,7 +67,7 @@ export async function gatherImagerFacts(
   const list = names
     .map((name) => `${manifest.files[name]?.sha256 ?? ''}  ${path.posix.join(image.dir, name)}\n`)
     .join('');
-  const checked = await session.exec(asRoot(user, checkSums()), { timeoutSeconds, stdin: list });
+  const checked = await session.root.exec(checkSums(), { timeoutSeconds, stdin: list });
   const failures =
     checked.exitCode === 0 ? [] : failedFiles(checked.stdout + checked.stderr, image.dir, names);
   return { ...base, image: { manifest, diskBytes }, checksumFailures: failures };

@@ -5,7 +5,7 @@ import type { DeployContext } from './deploy-context.ts';
 import { StepError } from './deploy-events.ts';
 import { gatherImagerFacts } from './gather-imager-facts.ts';
 import type { RemoteHost } from './remote-port.ts';
-import { asRoot, findMountSource, mountShare, readFileCommand } from './remote-commands.ts';
+import { findMountSource, mountShare, readFileCommand } from './remote-commands.ts';
 import { readJobState } from './restore-job.ts';
 
 /**
@@ -40,12 +40,11 @@ export async function preflightImager(ctx: DeployContext, imager: RemoteHost): P
 async function mountShareIfNeeded(ctx: DeployContext, imager: RemoteHost): Promise<void> {
   const { target, settings } = ctx;
   if (!target.nfs) return;
-  const user = imager.endpoint.user;
-  const mounted = await imager.exec(asRoot(user, findMountSource(target.imageRoot)), {
+  const mounted = await imager.root.exec(findMountSource(target.imageRoot), {
     timeoutSeconds: settings.timeouts.locate,
   });
   if (mounted.stdout.trim() === target.nfs) return;
-  const mount = await imager.exec(asRoot(user, mountShare(target.nfs, target.imageRoot)), {
+  const mount = await imager.root.exec(mountShare(target.nfs, target.imageRoot), {
     timeoutSeconds: 120,
   });
   if (mount.exitCode !== 0)

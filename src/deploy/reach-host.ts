@@ -1,7 +1,7 @@
 import { describeError, UserError } from '../errors.ts';
 import { interruptedSignal } from '../exec/run-command.ts';
-import { describeEndpoint, type SshEndpoint, type SshSettings } from '../ssh/ssh-endpoint.ts';
-import type { RemoteHost, RemotePort } from './remote-port.ts';
+import { describeEndpoint, type SshEndpoint } from '../ssh/ssh-endpoint.ts';
+import type { ReachSettings, RemoteHost, RemotePort } from './remote-port.ts';
 import { readHostname } from './remote-commands.ts';
 
 export interface Answer {
@@ -13,7 +13,7 @@ export interface Answer {
 export async function askName(
   port: RemotePort,
   endpoint: SshEndpoint,
-  settings: SshSettings,
+  settings: ReachSettings,
   timeoutSeconds: number,
 ): Promise<Answer> {
   const session = await port.connect(endpoint, { ...settings, connectTimeoutSeconds: timeoutSeconds });
@@ -35,7 +35,7 @@ export async function waitForName(
   port: RemotePort,
   endpoint: SshEndpoint,
   name: string,
-  settings: SshSettings,
+  settings: ReachSettings,
   timeoutSeconds: number,
   attemptSeconds: number,
   beforeAttempt?: () => void,

@@ -1,7 +1,9 @@
 import { ToolError, UserError } from '../errors.ts';
 import type { Command } from '../exec/command.ts';
 import { type ExecOptions, type ExecResult, renderRemoteCommand } from '../ssh/remote-exec.ts';
+import { rootShell } from '../ssh/root-shell.ts';
 import { describeEndpoint, type SshEndpoint } from '../ssh/ssh-endpoint.ts';
+import type { SudoPassword } from '../ssh/sudo-password.ts';
 import type { LogSink, RemoteHost, RemotePort } from './remote-port.ts';
 import type { SimulatedPi } from './simulated-pi.ts';
 
@@ -18,9 +20,9 @@ const done = Promise.resolve();
  */
 export function recordingPort(pi: SimulatedPi, recording: Recording): RemotePort {
   return {
-    connect: (endpoint) =>
+    connect: (endpoint, settings) =>
       pi.answersAt(endpoint)
-        ? Promise.resolve(recordedHost(pi, endpoint, recording))
+        ? Promise.resolve(recordedHost(pi, endpoint, recording, settings.sudo))
         : Promise.reject(new UserError(`${describeEndpoint(endpoint)} does not answer (connection refused)`)),
     pause: () => done,
     openLog: (dir, name) => Promise.resolve(memoryLog(`${dir}/${name}`)),
@@ -28,7 +30,12 @@ export function recordingPort(pi: SimulatedPi, recording: Recording): RemotePort
   };
 }
 
-function recordedHost(pi: SimulatedPi, endpoint: SshEndpoint, recording: Recording): RemoteHost {
+function recordedHost(
+  pi: SimulatedPi,
+  endpoint: SshEndpoint,
+  recording: Recording,
+  sudo: SudoPassword,
+): RemoteHost {
   const where = describeEndpoint(endpoint);
   let closed = false;
   const exec = (cmd: Command, options?: ExecOptions): Promise<ExecResult> => {
@@ -40,7 +47,7 @@ function recordedHost(pi: SimulatedPi, endpoint: SshEndpoint, recording: Recordi
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   };
-  return {
+  const shell: Omit<RemoteHost, 'root'> = {
     endpoint,
     describe: () => where,
     exec,
@@ -61,6 +68,7 @@ function recordedHost(pi: SimulatedPi, endpoint: SshEndpoint, recording: Recordi
       return done;
     },
   };
+  return { ...shell, root: rootShell(shell, sudo) };
 }
 
 function memoryLog(file: string): LogSink {

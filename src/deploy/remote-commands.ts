@@ -5,8 +5,6 @@ import { type Command, command, shellQuote } from '../exec/command.ts';
  * version names) and quoted again here; the few shell scripts are constants with quoted values.
  */
 
-export { asRoot } from '../ssh/as-root.ts';
-
 export const readHostname = (): Command => command('hostname', []);
 
 export const readBootloaderVersion = (): Command => command('vcgencmd', ['bootloader_version']);

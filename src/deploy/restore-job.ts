@@ -5,7 +5,6 @@ import type { RemoteHost, RemotePort } from './remote-port.ts';
 import { StepError } from './deploy-events.ts';
 import type { ImageLocation } from './image-location.ts';
 import {
-  asRoot,
   followRestoreJob,
   ocsRestoreArgs,
   readRestoreLogPath,
@@ -30,7 +29,7 @@ export async function readJobState(
   host: string,
   timeoutSeconds: number,
 ): Promise<JobState> {
-  const result = await session.run(asRoot(session.endpoint.user, restoreJobState(host)), { timeoutSeconds });
+  const result = await session.root.run(restoreJobState(host), { timeoutSeconds });
   return parseJobState(result.stdout);
 }
 
@@ -57,11 +56,9 @@ export async function runRestoreJob(
   onProgress: (percent: number) => void,
   timeoutSeconds: number,
 ): Promise<RestoreRun> {
-  const user = session.endpoint.user;
-  await session.run(
-    asRoot(user, startRestoreJob(host, version, ocsRestoreArgs(image.root, image.name, disk))),
-    { timeoutSeconds: 60 },
-  );
+  await session.root.run(startRestoreJob(host, version, ocsRestoreArgs(image.root, image.name, disk)), {
+    timeoutSeconds: 60,
+  });
   const log = await port.openLog(
     logDir,
     `restore-${host}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`,
@@ -70,8 +67,8 @@ export async function runRestoreJob(
   let tail = '';
   let lastPercent = -1;
   try {
-    const followed = await session
-      .exec(asRoot(user, followRestoreJob(host)), {
+    const followed = await session.root
+      .exec(followRestoreJob(host), {
         timeoutSeconds,
         signal: interruptedSignal,
         onStdout: (chunk) => {

@@ -1,12 +1,6 @@
 import { bootloaderDate } from '../values/pi-facts.ts';
 import type { RemoteHost } from './remote-port.ts';
-import {
-  asRoot,
-  disableUsbBoot,
-  readBootloaderVersion,
-  reboot,
-  setOneShotSdBoot,
-} from './remote-commands.ts';
+import { disableUsbBoot, readBootloaderVersion, reboot, setOneShotSdBoot } from './remote-commands.ts';
 
 /** The first bootloader that honours a one-shot boot order set through the mailbox. */
 export const ONE_SHOT_BOOT_SINCE = '2025-01-14';
@@ -19,15 +13,14 @@ export type ImagerRoute = 'one-shot boot order' | 'USB boot partition disabled';
  * config.txt (the restore writes a new boot partition anyway). Never formats anything.
  */
 export async function sendToImager(session: RemoteHost, timeoutSeconds: number): Promise<ImagerRoute> {
-  const user = session.endpoint.user;
   const version = await session.exec(readBootloaderVersion(), { timeoutSeconds });
   const date = bootloaderDate(version.stdout);
   let route: ImagerRoute;
   if (version.exitCode === 0 && date !== undefined && date >= ONE_SHOT_BOOT_SINCE) {
-    await session.run(asRoot(user, setOneShotSdBoot()), { timeoutSeconds });
+    await session.root.run(setOneShotSdBoot(), { timeoutSeconds });
     route = 'one-shot boot order';
   } else {
-    await session.run(asRoot(user, disableUsbBoot()), { timeoutSeconds });
+    await session.root.run(disableUsbBoot(), { timeoutSeconds });
     route = 'USB boot partition disabled';
   }
   await rebootNow(session);
@@ -36,6 +29,6 @@ export async function sendToImager(session: RemoteHost, timeoutSeconds: number):
 
 /** The connection dies with the reboot: that is the expected outcome, not an error. */
 export async function rebootNow(session: RemoteHost): Promise<void> {
-  await session.exec(asRoot(session.endpoint.user, reboot()), { timeoutSeconds: 20 }).catch(() => undefined);
+  await session.root.exec(reboot(), { timeoutSeconds: 20 }).catch(() => undefined);
   await session.close();
 }

@@ -3,6 +3,7 @@ import { UserError } from '../errors.ts';
 import type { Command } from '../exec/command.ts';
 import { IMAGE_MARKER_PATH, renderMarker } from '../image/marker.ts';
 import type { ExecOptions, ExecResult } from '../ssh/remote-exec.ts';
+import { SUDO_PROBE } from '../ssh/root-shell.ts';
 import type { SshEndpoint } from '../ssh/ssh-endpoint.ts';
 import type { DeployTarget } from './deploy-target.ts';
 import type { ImageLocation } from './image-location.ts';
@@ -28,11 +29,15 @@ export interface SimulatedPiOptions {
   readonly job?: 'none' | { readonly running: string } | { readonly done: number; readonly version: string };
   /** The connection drops while the restore is followed, this many times (the restore goes on). */
   readonly cutsWhileFollowing?: number;
+  /** sudo asks the login user for this password; without it, sudo needs none. */
+  readonly sudoPassword?: string;
 }
 
 export type Identity = 'node' | 'imager' | 'rebooting';
 
-const ROOT_PREFIX = /^sudo -n (?:env (?:\S+=\S+ )*)?/;
+const SUDO_WITHOUT_PASSWORD = /^sudo -n (?:env (?:\S+=\S+ )*)?/;
+const SUDO_WITH_PASSWORD = /^sudo -k -S -p '' (?:env (?:\S+=\S+ )*)?/;
+const PASSWORD_REQUIRED: ExecResult = { exitCode: 1, stdout: '', stderr: 'sudo: a password is required\n' };
 
 export class SimulatedPi {
   identity: Identity;
@@ -62,8 +67,10 @@ export class SimulatedPi {
     return endpoint.host === now.host && endpoint.port === now.port;
   }
 
-  answer(cmd: Command, options: ExecOptions = {}): ExecResult {
-    const text = render(cmd).replace(ROOT_PREFIX, '');
+  answer(cmd: Command, given: ExecOptions = {}): ExecResult {
+    const asRoot = this.sudo(render(cmd), given);
+    if ('exitCode' in asRoot) return asRoot;
+    const { text, options } = asRoot;
     const { target, image } = this.options;
     const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
     const fails = (stderr: string): ExecResult => ({ exitCode: 1, stdout: '', stderr });
@@ -102,6 +109,26 @@ export class SimulatedPi {
       return content === undefined ? fails(`cat: ${file}: No such file or directory`) : ok(content);
     }
     return fails(`simulated Pi: no answer for ${text}`);
+  }
+
+  /** sudo as this Pi's sudoers has it: the command it runs, and its input; or sudo's refusal. */
+  private sudo(text: string, options: ExecOptions): { text: string; options: ExecOptions } | ExecResult {
+    const wanted = this.options.sudoPassword;
+    if (text === render(SUDO_PROBE))
+      return wanted === undefined ? { exitCode: 0, stdout: '', stderr: '' } : PASSWORD_REQUIRED;
+    if (SUDO_WITHOUT_PASSWORD.test(text))
+      return wanted === undefined
+        ? { text: text.replace(SUDO_WITHOUT_PASSWORD, ''), options }
+        : PASSWORD_REQUIRED;
+    if (!SUDO_WITH_PASSWORD.test(text)) return { text, options };
+    const input = Buffer.from(options.stdin ?? '').toString('utf8');
+    const newline = input.indexOf('\n');
+    if (wanted === undefined || newline < 0 || input.slice(0, newline) !== wanted)
+      return { exitCode: 1, stdout: '', stderr: 'Sorry, try again.\nsudo: 1 incorrect password attempt\n' };
+    return {
+      text: text.replace(SUDO_WITH_PASSWORD, ''),
+      options: { ...options, stdin: input.slice(newline + 1) },
+    };
   }
 
   private restoreJob(text: string, options: ExecOptions): ExecResult {

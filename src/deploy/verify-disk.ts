@@ -4,7 +4,7 @@ import { IMAGE_MARKER_PATH, type ImageMarker, parseMarker } from '../image/marke
 import { parseSfdiskDump, partitionDeviceName, type PartitionTable } from '../clonezilla/partition-table.ts';
 import type { RemoteHost } from './remote-port.ts';
 import type { ImageLocation } from './image-location.ts';
-import { asRoot, dumpPartitionTable, readFatFile, readFileCommand } from './remote-commands.ts';
+import { dumpPartitionTable, readFatFile, readFileCommand } from './remote-commands.ts';
 
 export interface WrittenDisk {
   readonly table: string;
@@ -25,12 +25,11 @@ export async function readWrittenDisk(
   disk: string,
   timeoutSeconds: number,
 ): Promise<WrittenDisk> {
-  const user = session.endpoint.user;
   const imageDisk =
     Object.keys(manifest.files)
       .find((name) => name.endsWith('-pt.sf'))
       ?.replace(/-pt\.sf$/, '') ?? 'sda';
-  const run = (cmd: Parameters<RemoteHost['exec']>[0]) => session.exec(asRoot(user, cmd), { timeoutSeconds });
+  const run = (cmd: Parameters<RemoteHost['exec']>[0]) => session.root.exec(cmd, { timeoutSeconds });
   const table = (await run(dumpPartitionTable(disk))).stdout;
   const imageTable = (await run(readFileCommand(path.posix.join(image.dir, `${imageDisk}-pt.sf`)))).stdout;
   const bootNumber = bootPartitionNumber(manifest);

@@ -7,6 +7,7 @@ import { connectSsh } from '../ssh/connect-ssh.ts';
 import { hostEndpoints, sshSettings } from '../ssh/lab-ssh.ts';
 import { probeSshPort } from '../ssh/probe-ssh-port.ts';
 import { requestPowerState } from '../ssh/request-power-state.ts';
+import type { SudoPassword } from '../ssh/sudo-password.ts';
 import type { SshEndpoint } from '../ssh/ssh-endpoint.ts';
 import { mapBounded } from '../values/map-bounded.ts';
 
@@ -24,6 +25,8 @@ export interface RebootOptions {
   readonly hosts: readonly LabHost[];
   /** How long each host may take to come back. */
   readonly timeoutSeconds: number;
+  /** For sudo on hosts where it asks for a password. */
+  readonly sudo: SudoPassword;
   readonly onHost?: (outcome: HostReboot) => void;
 }
 
@@ -83,7 +86,7 @@ async function rebootHost(options: RebootOptions, host: LabHost): Promise<HostRe
       seconds: 0,
     };
   try {
-    await requestPowerState(node, sshSettings(options.lab.ssh), 'reboot');
+    await requestPowerState(node, sshSettings(options.lab.ssh), options.sudo, 'reboot');
   } catch (error) {
     const why = describeError(error).split('\n')[0] ?? '';
     return {

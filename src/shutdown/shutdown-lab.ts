@@ -4,6 +4,7 @@ import type { Lab, LabHost } from '../lab/lab-types.ts';
 import { hostEndpoints, sshSettings } from '../ssh/lab-ssh.ts';
 import { probeSshPort } from '../ssh/probe-ssh-port.ts';
 import { requestPowerState } from '../ssh/request-power-state.ts';
+import type { SudoPassword } from '../ssh/sudo-password.ts';
 import { describeEndpoint, type SshEndpoint } from '../ssh/ssh-endpoint.ts';
 import { mapBounded } from '../values/map-bounded.ts';
 
@@ -20,6 +21,8 @@ export interface ShutdownOptions {
   readonly hosts: readonly LabHost[];
   /** How long each host may take to go down once asked. */
   readonly timeoutSeconds: number;
+  /** For sudo on hosts where it asks for a password. */
+  readonly sudo: SudoPassword;
   readonly onHost?: (outcome: HostShutdown) => void;
 }
 
@@ -82,7 +85,7 @@ async function shutdownHost(options: ShutdownOptions, host: LabHost): Promise<Ho
     };
   for (const endpoint of running) {
     try {
-      await requestPowerState(endpoint, sshSettings(options.lab.ssh), 'poweroff');
+      await requestPowerState(endpoint, sshSettings(options.lab.ssh), options.sudo, 'poweroff');
     } catch (error) {
       return {
         host: host.name,

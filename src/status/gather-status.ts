@@ -6,12 +6,13 @@ import { type Manifest, readManifest } from '../image/manifest.ts';
 import type { Lab, LabHost } from '../lab/lab-types.ts';
 import type { ShareFs } from '../share/share-fs.ts';
 import { readHostOnShare, readVersionManifest } from '../share/read-share-state.ts';
-import { asRoot } from '../ssh/as-root.ts';
 import { connectSsh } from '../ssh/connect-ssh.ts';
 import { hostEndpoints, sshSettings } from '../ssh/lab-ssh.ts';
 import { probeSshPort } from '../ssh/probe-ssh-port.ts';
+import { rootShell } from '../ssh/root-shell.ts';
 import { describeEndpoint, type SshEndpoint } from '../ssh/ssh-endpoint.ts';
 import type { SshSession } from '../ssh/ssh-session.ts';
+import type { SudoPassword } from '../ssh/sudo-password.ts';
 import { mapBounded } from '../values/map-bounded.ts';
 import {
   BOOT_MOUNT,
@@ -35,6 +36,8 @@ export interface StatusOptions {
   readonly share: ShareFs | { readonly unreadable: string };
   /** Per attempt at reaching a host. */
   readonly timeoutSeconds: number;
+  /** For files only root may read; when sudo wants a password and none is given, they stay unverified. */
+  readonly sudo: SudoPassword;
 }
 
 /** Every host at once: each is reached, read and judged within a few seconds; nothing is changed. */
@@ -150,13 +153,11 @@ async function bakedManifest(imagesDir: string, host: string): Promise<Manifest 
 }
 
 async function listFiles(
-  session: SshSession,
+  shell: Pick<SshSession, 'exec'>,
   paths: readonly string[],
   timeoutSeconds: number,
-  root: boolean,
 ): Promise<{ files: Map<string, FoundFile> } | { failed: string }> {
-  const script = command('sh', ['-c', DRIFT_SCRIPT]);
-  const listed = await session.exec(root ? asRoot(session.endpoint.user, script) : script, {
+  const listed = await shell.exec(command('sh', ['-c', DRIFT_SCRIPT]), {
     timeoutSeconds: timeoutSeconds * 4,
     stdin: paths.map((file) => `${file}\n`).join(''),
   });
@@ -186,14 +187,15 @@ async function checkDrift(
     session,
     expected.map((file) => file.path),
     options.timeoutSeconds,
-    false,
   );
   if ('failed' in found) return { unknown: found.failed };
   const rootOnly = [...found.files].filter(([, file]) => file.kind === 'unreadable').map(([file]) => file);
   if (rootOnly.length > 0 && session.endpoint.user !== 'root') {
-    // Files only root may read: sudo when it lets us without a password, else they stay unverified.
-    const asRootFound = await listFiles(session, rootOnly, options.timeoutSeconds, true);
-    if ('files' in asRootFound) for (const [file, seen] of asRootFound.files) found.files.set(file, seen);
+    // Files only root may read: as root when sudo lets us (with the password given), else unverified.
+    const root = rootShell(session, options.sudo);
+    const asRootFound = await listFiles(root, rootOnly, options.timeoutSeconds).catch(() => undefined);
+    if (asRootFound && 'files' in asRootFound)
+      for (const [file, seen] of asRootFound.files) found.files.set(file, seen);
   }
   const cmdline = await session.exec(command('cat', ['--', `${BOOT_MOUNT}/cmdline.txt`]), {
     timeoutSeconds: options.timeoutSeconds,

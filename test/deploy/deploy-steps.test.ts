@@ -12,6 +12,7 @@ import { dryRunCommands } from '../../src/deploy/dry-run-deploy.ts';
 import { imageLocation } from '../../src/deploy/image-location.ts';
 import { type Recording, recordingPort } from '../../src/deploy/recording-port.ts';
 import { SimulatedPi, type SimulatedPiOptions } from '../../src/deploy/simulated-pi.ts';
+import { NO_SUDO_PASSWORD } from '../../src/ssh/sudo-password.ts';
 
 /*
  * The deploy step list against a simulated Pi (src/deploy/simulated-pi.ts): the branches that the
@@ -32,7 +33,7 @@ const TARGET: DeployTarget = {
 };
 
 const SETTINGS: DeploySettings = {
-  ssh: {},
+  ssh: { sudo: NO_SUDO_PASSWORD },
   timeouts: { locate: 2, boot: 2, preflight: 5, restore: 5, verify: 5 },
   placeholder: 'changeme',
   logDir: '/nonexistent/logs',

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { command } from '../../src/exec/command.ts';
 import { runCommand } from '../../src/exec/run-command.ts';
-import { asRoot } from '../../src/deploy/remote-commands.ts';
+import { sudoCommand } from '../../src/ssh/root-shell.ts';
 import { renderRemoteCommand } from '../../src/ssh/remote-exec.ts';
 
 const probe = command('sh', ['-c', 'printf "%s in %s" "$PI_LAB_PROBE" "$PWD"'], {
@@ -9,20 +9,26 @@ const probe = command('sh', ['-c', 'printf "%s in %s" "$PI_LAB_PROBE" "$PWD"'], 
   cwd: '/tmp',
 });
 
-test('asRoot keeps the environment and working directory of the command it wraps', (t) => {
+test('sudoCommand keeps the environment and working directory of the command it wraps', (t) => {
   t.is(
-    renderRemoteCommand(asRoot('pi', probe)),
+    renderRemoteCommand(sudoCommand(probe, { kind: 'sudo' })),
     `cd /tmp && sudo -n env PI_LAB_PROBE=kept sh -c 'printf "%s in %s" "$PI_LAB_PROBE" "$PWD"'`,
   );
-  t.is(asRoot('root', probe), probe);
+  const withPassword = renderRemoteCommand(
+    sudoCommand(probe, { kind: 'sudo-password', password: 'hunter2' }),
+  );
+  t.is(
+    withPassword,
+    `cd /tmp && sudo -k -S -p '' env PI_LAB_PROBE=kept sh -c 'printf "%s in %s" "$PI_LAB_PROBE" "$PWD"'`,
+  );
+  t.false(withPassword.includes('hunter2'), 'the password goes on standard input, never on the command line');
+  t.is(sudoCommand(probe, { kind: 'login' }), probe);
 });
 
 test('what sudo is asked to run gets the environment', async (t) => {
-  const wrapped = asRoot('pi', probe);
+  const wrapped = sudoCommand(probe, { kind: 'sudo' });
   t.is(wrapped.program, 'sudo');
-  t.is(wrapped.args[0], '-n');
-  // sudo itself is not installed here; run what it would execute, from where it would start.
-  const [program = '', ...args] = wrapped.args.slice(1);
-  const { stdout } = await runCommand(command(program, args, { cwd: wrapped.cwd }));
+  // The real sudo, run by root here (the non-root paths: test/ssh/root-shell.test.ts).
+  const { stdout } = await runCommand(wrapped);
   t.is(stdout, 'kept in /tmp');
 });

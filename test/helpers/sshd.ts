@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -135,6 +135,9 @@ export async function startSshd(options: SshdOptions): Promise<SshdServer> {
     const keys =
       typeof options.authorizedKeys === 'string' ? [options.authorizedKeys] : options.authorizedKeys;
     await writeFile(path.join(dir, 'authorized_keys'), keys.map((key) => `${key.trim()}\n`).join(''));
+    // sshd reads them as the user logging in, who need not be root (test/helpers/login-user.ts).
+    await chmod(path.join(dir, 'authorized_keys'), 0o644);
+    await chmod(dir, 0o711);
     if (options.banner !== undefined) await writeFile(path.join(dir, 'banner'), `${options.banner}\n`);
     await mkdir(path.join(dir, 'home'));
 
