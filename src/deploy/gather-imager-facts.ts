@@ -23,8 +23,9 @@ export async function gatherImagerFacts(
   const devices = parseLsblk((await session.run(listBlockDevices(), { timeoutSeconds })).stdout);
   const root = parseFindmnt((await run(findMount('/'))).stdout);
   const boot = parseFindmnt((await run(findMount('/boot/firmware'))).stdout);
+  // As root, where they will run: sudo's secure_path has the sbin directories a user's PATH lacks.
   const tools = new Set(
-    (await run(findTools())).stdout
+    (await session.root.exec(findTools(), { timeoutSeconds })).stdout
       .split('\n')
       .map((line) => line.trim())
       .filter(Boolean),

@@ -101,11 +101,15 @@ function notAllowed(where: string, user: string, said: string): UserError {
   ]);
 }
 
-/** sudo's own line: a login shell may print others on stderr before it. */
+/**
+ * sudo's answer: its last line that is not a warning. A login shell may print lines of its own
+ * before it, and sudo warns first when the host's name does not resolve (a Pi renamed without
+ * /etc/hosts following).
+ */
 function sudoSaid(stderr: string): string {
   const lines = stderr
     .split('\n')
     .map((line) => line.trim())
-    .filter(Boolean);
-  return lines.find((line) => /\bsudo\b/.test(line)) ?? lines.at(-1) ?? '(nothing)';
+    .filter((line) => line !== '' && !/unable to resolve host/.test(line));
+  return lines.findLast((line) => /\bsudo\b/.test(line)) ?? lines.at(-1) ?? '(nothing)';
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { cliOutput } from '../helpers/bake-cli.ts';
@@ -21,6 +22,7 @@ import { currentImage } from '../helpers/share-check.ts';
  */
 
 const rootTest = skipUnlessRoot(test.serial);
+const SUDO_PASSWORD = 'the lab’s sudo password; $1 `x`';
 let share: PublishedShare | undefined;
 const labs: DeployLab[] = [];
 
@@ -136,47 +138,69 @@ rootTest('--dry-run prints every remote command in order and touches nothing', a
   t.is(await readFile(deployLab.knownHostsFile, 'utf8'), knownHostsBefore);
 });
 
-rootTest('SSH cut mid-restore: a clear error, the Pi stays in its imager, a re-run completes', async (t) => {
-  const published = await publishedShare();
-  const deployLab = await lab({ share: published, pis: [{ name: 'pi1', startAs: 'imager' }] });
-  const pi = deployLab.pi('pi1');
+rootTest(
+  'SSH cut mid-restore, logged in as pi with a sudo password: a clear error, the Pi stays in its imager, a re-run completes',
+  async (t) => {
+    const published = await publishedShare();
+    const deployLab = await lab({
+      share: published,
+      pis: [{ name: 'pi1', startAs: 'imager' }],
+      loginUser: { name: 'pi', password: SUDO_PASSWORD, sudo: 'password' },
+    });
+    const pi = deployLab.pi('pi1');
 
-  let deployGroup: number | undefined;
-  const running = deployLab.deploy(['pi1', '--yes', '--json'], {
-    onSpawn: (pid) => {
-      deployGroup = pid;
-    },
-  });
-  const deadline = Date.now() + 5 * 60_000;
-  while (!pi.restoreJobStarted()) {
-    if (Date.now() > deadline) {
-      // Stopped rather than left to its 20-minute timeout: the failure shows what it printed.
-      if (deployGroup !== undefined) process.kill(-deployGroup, 'SIGTERM');
-      t.fail(`the restore never started\n${cliOutput(await running)}`);
-      return;
+    let deployGroup: number | undefined;
+    const running = deployLab.deploy(['pi1', '--yes', '--json'], {
+      env: { PI_LAB_SUDO_PASSWORD: SUDO_PASSWORD },
+      onSpawn: (pid) => {
+        deployGroup = pid;
+      },
+    });
+    const deploy = { ended: false };
+    void running.then(() => (deploy.ended = true));
+    const deadline = Date.now() + 5 * 60_000;
+    while (!pi.restoreJobStarted()) {
+      if (deploy.ended || Date.now() > deadline) {
+        // Stopped rather than left to its 20-minute timeout: the failure shows what it printed.
+        if (!deploy.ended && deployGroup !== undefined) process.kill(-deployGroup, 'SIGTERM');
+        t.fail(`the restore never started\n${cliOutput(await running)}`);
+        return;
+      }
+      await sleep(200);
     }
-    await sleep(200);
-  }
-  await sleep(2000);
-  await pi.cutConnections();
-  const cut = await running;
-  t.is(cut.exitCode, 1, cliOutput(cut));
-  const [failed] = outcomes(cut.stdout);
-  t.is(failed?.status, 'failed');
-  t.is(failed?.step, 'restore');
-  t.regex(failed?.error ?? '', /lost the connection to .* while following the restore/);
-  t.regex(failed?.error ?? '', /Deploy pi1 again/);
-  t.is(pi.identity(), 'imager', 'left in its imager');
+    await sleep(2000);
+    await pi.cutConnections();
+    const cut = await running;
+    t.is(cut.exitCode, 1, cliOutput(cut));
+    const [failed] = outcomes(cut.stdout);
+    t.is(failed?.status, 'failed');
+    t.is(failed?.step, 'restore');
+    t.regex(failed?.error ?? '', /lost the connection to .* while following the restore/);
+    t.regex(failed?.error ?? '', /Deploy pi1 again/);
+    t.is(pi.identity(), 'imager', 'left in its imager');
 
-  const rerun = await deployLab.deploy(['pi1', '--yes', '--json']);
-  t.is(rerun.exitCode, 0, cliOutput(rerun));
-  t.is(outcomes(rerun.stdout)[0]?.status, 'deployed');
-  t.is(pi.identity(), 'node');
-  const calls = (await pi.calls()).map((line) => line.split(' ').slice(1).join(' '));
-  t.deepEqual(calls, ['imager1 reboot'], 'one restore, one reboot');
-  const boot = await partitionOffset(deployLab.disk('pi1').file, 'boot');
-  t.regex(await readFatText(deployLab.disk('pi1').file, boot, 'firstrun.sh'), /set_hostname pi1\n/);
-});
+    const passwordFile = path.join(deployLab.logDir, '..', 'sudo-password');
+    await writeFile(passwordFile, `${SUDO_PASSWORD}\n`, { mode: 0o600 });
+    const rerun = await deployLab.deploy(['pi1', '--yes', '--json', '--sudo-password-file', passwordFile]);
+    t.is(rerun.exitCode, 0, cliOutput(rerun));
+    t.is(outcomes(rerun.stdout)[0]?.status, 'deployed');
+    t.is(pi.identity(), 'node');
+    const calls = (await pi.calls()).map((line) => line.split(' ').slice(1).join(' '));
+    t.deepEqual(calls, ['imager1 reboot'], 'one restore, one reboot');
+    const boot = await partitionOffset(deployLab.disk('pi1').file, 'boot');
+    t.regex(await readFatText(deployLab.disk('pi1').file, boot, 'firstrun.sh'), /set_hostname pi1\n/);
+
+    const logs = await Promise.all(
+      (await readdir(deployLab.logDir)).map((name) => readFile(path.join(deployLab.logDir, name), 'utf8')),
+    );
+    t.true(logs.length > 0, 'the restore logs were kept');
+    const everything = [cut.stdout, cut.stderr, rerun.stdout, rerun.stderr, ...logs, ...(await pi.calls())];
+    t.false(
+      everything.some((text) => text.includes(SUDO_PASSWORD)),
+      'the password is in no output, log or command line',
+    );
+  },
+);
 
 rootTest('a Pi that never comes back: the step that waited is named, with its timeout', async (t) => {
   const published = await publishedShare();
@@ -184,6 +208,8 @@ rootTest('a Pi that never comes back: the step that waited is named, with its ti
     share: published,
     pis: [{ name: 'pi1', startAs: 'node', neverBoots: 'imager' }],
     timeouts: { boot: 5, locate: 3 },
+    // sudo without a password (NOPASSWD) for the one-shot boot order and the reboot.
+    loginUser: { name: 'pi', password: SUDO_PASSWORD, sudo: 'nopasswd' },
   });
   const result = await deployLab.deploy(['pi1', '--yes']);
   t.is(result.exitCode, 1, cliOutput(result));

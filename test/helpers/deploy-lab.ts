@@ -5,6 +5,7 @@ import { runCommand } from '../../src/exec/run-command.ts';
 import { type CliOptions, type CliResult, cliOutput, runScriptCli, SAMPLE_LAB_FILE } from './bake-cli.ts';
 import { bakeSampleLab } from './baked-images.ts';
 import { type FakePi, type FakePiOptions, type Identity, startFakePi } from './fake-pi.ts';
+import type { LoginUser } from './login-user.ts';
 import { attachLoop, type LoopDevice } from './loop-device.ts';
 import { makeNetLab, type Netns, type NetLab } from './netns.ts';
 import { type ClientKey, makeClientKey } from './sshd.ts';
@@ -87,6 +88,8 @@ export interface DeployLabOptions {
   readonly pis: readonly PiSpec[];
   readonly timeouts?: Readonly<Record<string, number>>;
   readonly parallel?: number;
+  /** Log in as this user (on every Pi, the jump host included) instead of root. */
+  readonly loginUser?: LoginUser;
 }
 
 export interface DeployLab {
@@ -176,6 +179,7 @@ export async function startDeployLab(options: DeployLabOptions): Promise<DeployL
         ...(spec.ignoresPoweroff ? { ignoresPoweroff: true } : {}),
         ...(spec.leasesFile ? { leasesFile: spec.leasesFile } : {}),
         ...(imagerBootDevice ? { imagerBootDevice } : {}),
+        ...(options.loginUser ? { loginUser: options.loginUser } : {}),
       });
       pis.set(spec.name, pi);
       knownHosts.push(...(await pi.knownHostsLines()));
@@ -209,11 +213,13 @@ export async function startDeployLab(options: DeployLabOptions): Promise<DeployL
         : {}),
       share: { target: options.share.shareDir, image_root: '/home/partimag', keep: 3 },
       ssh: {
-        user: 'root',
+        user: options.loginUser?.name ?? 'root',
         identity: key.privateKeyFile,
         known_hosts: knownHostsFile,
         connect_timeout: 10,
-        ...(routerPi ? { jump: `root@${routerPi.address}:${routerPi.nodePort}` } : {}),
+        ...(routerPi
+          ? { jump: `${options.loginUser?.name ?? 'root'}@${routerPi.address}:${routerPi.nodePort}` }
+          : {}),
       },
       deploy: {
         parallel: options.parallel ?? 3,

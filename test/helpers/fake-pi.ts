@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { shellQuote } from '../../src/exec/command.ts';
 import { knownHostsName } from '../../src/ssh/known-hosts.ts';
 import { listFatDir, partitionOffset, readDiskTable, readFatText } from './disk-readers.ts';
+import { type LoginUser, loginUserBinds } from './login-user.ts';
 import type { LoopDevice } from './loop-device.ts';
 import type { Netns } from './netns.ts';
 import { runTool } from './spawn-tool.ts';
@@ -56,6 +57,8 @@ export interface FakePiOptions {
   readonly leasesFile?: string;
   /** A machine that hangs on its way down: asked to power off, it goes on answering. */
   readonly ignoresPoweroff?: boolean;
+  /** A login user besides root (both identities), with sudo as the audit leaves it. */
+  readonly loginUser?: LoginUser;
 }
 
 export interface FakePi {
@@ -108,6 +111,9 @@ export async function startFakePi(options: FakePiOptions): Promise<FakePi> {
   await writeFile(path.join(dirs.boot, 'config.txt'), '[all]\narm_64bit=1\n');
   await writeFile(path.join(dirs.boot, 'firstrun.sh'), `#!/bin/bash\nset_hostname ${options.name}\n`);
 
+  const userBinds = options.loginUser
+    ? await loginUserBinds(path.join(options.stateDir, 'etc'), options.loginUser)
+    : [];
   const imagerKey = await newHostKey(dirs.keys, 'imager');
   let nodeKey = await newHostKey(dirs.keys, 'node-0');
   let nodeHostname = options.name;
@@ -130,7 +136,7 @@ export async function startFakePi(options: FakePiOptions): Promise<FakePi> {
     // Each boot has its own boot id, as the kernel gives a real one: how a reboot is told from a blip.
     const bootIdFile = path.join(options.stateDir, `boot-id-${boots.length}`);
     await writeFile(bootIdFile, `${randomUUID()}\n`);
-    const setup = mountScript(identity, hostname, dirs, currentRunDir, options, bootIdFile);
+    const setup = mountScript(identity, hostname, dirs, currentRunDir, options, bootIdFile, userBinds);
     const server = await startSshd({
       netns: options.netns,
       listenAddress: options.address,
@@ -248,6 +254,7 @@ function mountScript(
   runDir: string,
   options: FakePiOptions,
   bootIdFile: string,
+  userBinds: readonly string[],
 ): string {
   const q = shellQuote;
   // Host paths are bound before /tmp is replaced: the share may live under it.
@@ -255,6 +262,9 @@ function mountScript(
     'set -e',
     `hostname ${q(hostname)}`,
     `mount --bind ${q(dirs.doubles)} /usr/local/sbin`,
+    // On every user's PATH too, as vcgencmd is on a Pi (/usr/bin): sshd gives a non-root user no sbin.
+    `mount --bind ${q(dirs.doubles)} /usr/local/bin`,
+    ...userBinds,
     // /sbin/reboot is a link to systemctl: whatever name is used, the double answers.
     ...(existsSync(SYSTEMCTL)
       ? [`mount --bind ${q(path.join(dirs.doubles, 'reboot'))} ${q(realpathSync(SYSTEMCTL))}`]

@@ -123,3 +123,29 @@ skipUnlessRoot(test)(
     t.false(plug.relay.on);
   },
 );
+
+skipUnlessRoot(test)(
+  'as pi, whose sudo asks for a password: none given names the ways to give it; with it, the host goes down',
+  async (t) => {
+    published ??= publishSampleLab();
+    const password = 'good night, pi1';
+    const lab = await startDeployLab({
+      share: await published,
+      pis: [{ name: 'pi1' }],
+      loginUser: { name: 'pi', password, sudo: 'password' },
+    });
+    labs.push(lab);
+    const without = await lab.cli('shutdown', ['pi1', '--json'], { env: { PI_LAB_SUDO_PASSWORD: '' } });
+    t.is(without.exitCode, 1, cliOutput(without));
+    const refused = (JSON.parse(without.stdout) as { hosts: HostShutdown[] }).hosts[0];
+    t.is(refused?.result, 'failed');
+    t.regex(refused?.detail ?? '', /sudo on pi@.* asks for a password, and none was given/);
+    t.is(lab.pi('pi1').identity(), 'node', 'still running');
+
+    const run = await lab.cli('shutdown', ['pi1', '--json'], { env: { PI_LAB_SUDO_PASSWORD: password } });
+    t.is(run.exitCode, 0, cliOutput(run));
+    t.is((JSON.parse(run.stdout) as { hosts: HostShutdown[] }).hosts[0]?.result, 'down');
+    t.is(lab.pi('pi1').identity(), 'off');
+    t.false(`${run.stdout}${run.stderr}`.includes(password), 'the password is in no output');
+  },
+);
