@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
@@ -7,8 +7,8 @@ import { makeTempDir } from '../helpers/temp-dir.ts';
 
 /*
  * The README's first command starts with scripts/install-tools.sh: it must work as root on a machine
- * without sudo (this one) and for a user who has sudo. The script is run as root and as `nobody`, with
- * a PATH that holds no sudo, or a recording sudo double (sudo is not installed here).
+ * without sudo and for a user who has sudo. The script is run as root and as `nobody`, with a PATH that
+ * holds no sudo (CI installs the real one for the deploy tests), or a recording sudo double.
  */
 
 const SCRIPT = path.resolve('scripts/install-tools.sh');
@@ -25,6 +25,18 @@ async function scriptCopy(): Promise<{ dir: string; script: string; remove(): Pr
   return { dir: temp.path, script, remove: () => temp.remove() };
 }
 
+/** A PATH directory holding only `tools` (linked from the system), so `missing` cannot be found. */
+async function pathWithout(missing: string, dir: string, tools: string[]): Promise<string> {
+  const bin = path.join(dir, `bin-without-${missing}`);
+  await mkdir(bin);
+  await chmod(bin, 0o755);
+  for (const tool of tools) {
+    const found = await execa('bash', ['-c', `command -v ${tool}`], { env: { PATH: SYSTEM_PATH } });
+    await symlink(found.stdout.trim(), path.join(bin, tool));
+  }
+  return bin;
+}
+
 function asNobody(command: string[], env: Record<string, string>) {
   return execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...command], {
     env,
@@ -34,18 +46,15 @@ function asNobody(command: string[], env: Record<string, string>) {
   });
 }
 
-rootOnly(
-  'install-tools: as root with no sudo on the machine, installed tools are reported and nothing runs',
-  async (t) => {
-    const result = await execa('bash', [SCRIPT], {
-      env: { PATH: SYSTEM_PATH },
-      extendEnv: false,
-      reject: false,
-    });
-    t.is(result.exitCode, 0, result.stderr);
-    t.regex(result.stdout, /^Tools: all 12 packages are installed\.$/m);
-  },
-);
+rootOnly('install-tools: as root, installed tools are reported and nothing runs', async (t) => {
+  const result = await execa('bash', [SCRIPT], {
+    env: { PATH: SYSTEM_PATH },
+    extendEnv: false,
+    reject: false,
+  });
+  t.is(result.exitCode, 0, result.stderr);
+  t.regex(result.stdout, /^Tools: all 12 packages are installed\.$/m);
+});
 
 rootOnly('install-tools: as root, apt-get is run directly (no sudo needed)', async (t) => {
   const result = await execa('bash', [SCRIPT, MISSING_PACKAGE], {
@@ -64,7 +73,8 @@ rootOnly('install-tools: as root, apt-get is run directly (no sudo needed)', asy
 rootOnly('install-tools: a user without sudo is told that installing needs root', async (t) => {
   const copy = await scriptCopy();
   t.teardown(() => copy.remove());
-  const result = await asNobody(['bash', copy.script, MISSING_PACKAGE], { PATH: SYSTEM_PATH });
+  const bin = await pathWithout('sudo', copy.dir, ['setpriv', 'bash', 'dpkg-query', 'grep']);
+  const result = await asNobody(['bash', copy.script, MISSING_PACKAGE], { PATH: bin });
   t.is(result.exitCode, 1);
   t.regex(result.stderr, new RegExp(`Missing packages: ${MISSING_PACKAGE}`));
   t.regex(result.stderr, /needs root: run this as root, or install sudo/);
@@ -79,7 +89,7 @@ rootOnly('install-tools: a user with sudo installs through it, non-interactively
   const calls = path.join(copy.dir, 'sudo-calls');
   await writeFile(calls, '');
   await chmod(calls, 0o666);
-  // Test double: sudo is not installed on these machines. It records its arguments and runs nothing.
+  // Test double for sudo: the real one would install for real. It records its arguments and runs nothing.
   await writeFile(path.join(bin, 'sudo'), `#!/bin/sh\necho "$*" >> ${calls}\n`);
   await chmod(path.join(bin, 'sudo'), 0o755);
 
