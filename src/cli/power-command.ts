@@ -1,7 +1,8 @@
 import { UserError } from '../errors.ts';
-import { selectPlugs } from '../power/lab-plugs.ts';
+import { selectPower } from '../power/lab-plugs.ts';
 import { type PlugOutcome, type PowerAction, runPowerAction } from '../power/power-actions.ts';
 import { formatTable } from '../format-units.ts';
+import { wakeHosts, type WakeOutcome } from '../power/wake-on-lan.ts';
 import { defineCommand } from './define-command.ts';
 import { secondsOption } from './seconds-option.ts';
 
@@ -10,10 +11,13 @@ export const POWER_USAGE = `Usage: npm run power -- on|off|cycle|status [PLUG|HO
 Drives the lab's smart plugs (the lab file's power.plugs): a plug by name, the plug feeding a host,
 or every plug. off and cycle refuse while a host the plug feeds still answers SSH, unless --force.
 cycle switches back on by the plug's own timer where it has one, so it completes even if this
-machine loses the connection half-way.
+machine loses the connection half-way. on also wakes the hosts marked wake_on_lan (the one named,
+those the plug feeds, or all): the router sends the magic packet, so it must be up.
   --force          cut the power although a host it feeds still answers
   --off-seconds S  how long cycle leaves the power off (default 10)
   --json           print a machine-readable result on stdout`;
+
+const WAKE_TIMEOUT_SECONDS = 10;
 
 const ACTIONS: readonly PowerAction[] = ['on', 'off', 'cycle', 'status'];
 
@@ -37,12 +41,12 @@ export const powerCommand = defineCommand({
   },
   run: async ({ values, positionals, lab, interruptibly }) => {
     const [action, target] = positionals as [PowerAction, string | undefined];
-    const plugs = selectPlugs(lab, target);
+    const selection = selectPower(lab, target, action);
     const outcomes = await interruptibly(() =>
       runPowerAction({
         lab,
         action,
-        plugs,
+        plugs: selection.plugs,
         force: values.force ?? false,
         offSeconds: secondsOption(values['off-seconds'], '--off-seconds', {
           fallback: 10,
@@ -52,15 +56,17 @@ export const powerCommand = defineCommand({
         probeSeconds: 3,
       }),
     );
+    const woken = await interruptibly(() => wakeHosts(lab, selection.wake, WAKE_TIMEOUT_SECONDS));
     return {
-      ok: outcomes.every((outcome) => outcome.ok),
-      json: { action, plugs: outcomes },
-      printText: () => process.stdout.write(renderOutcomes(outcomes)),
+      ok: [...outcomes, ...woken].every((outcome) => outcome.ok),
+      json: { action, plugs: outcomes, woken },
+      printText: () => process.stdout.write(renderOutcomes(outcomes) + renderWoken(woken)),
     };
   },
 });
 
 function renderOutcomes(outcomes: readonly PlugOutcome[]): string {
+  if (outcomes.length === 0) return '';
   const table = formatTable(
     ['plug', 'power', 'feeds', 'result'],
     outcomes.map((o) => [
@@ -69,6 +75,15 @@ function renderOutcomes(outcomes: readonly PlugOutcome[]): string {
       o.feeds.join(' '),
       o.result,
     ]),
+  );
+  return `${table}\n`;
+}
+
+function renderWoken(woken: readonly WakeOutcome[]): string {
+  if (woken.length === 0) return '';
+  const table = formatTable(
+    ['host', 'wake-on-LAN', 'result'],
+    woken.map((w) => [w.host, w.mac, w.result]),
   );
   return `${table}\n`;
 }

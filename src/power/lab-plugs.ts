@@ -1,24 +1,43 @@
 import { UserError } from '../errors.ts';
-import type { Lab, LabPlug } from '../lab/lab-types.ts';
+import type { Lab, LabHost, LabPlug } from '../lab/lab-types.ts';
+import type { PowerAction } from './power-actions.ts';
 import type { PlugConnection, PlugCredentials } from './plug-driver.ts';
 
-/** The plugs a command line names: a plug, the plug feeding a host, or every plug. */
-export function selectPlugs(lab: Lab, name: string | undefined): LabPlug[] {
+/** What one power command drives: plugs, and hosts to wake with a magic packet (only to switch on). */
+export interface PowerSelection {
+  readonly plugs: readonly LabPlug[];
+  readonly wake: readonly LabHost[];
+}
+
+/**
+ * What a command line names: a plug, the plug feeding a host, or every plug; with `on`, also the
+ * `wake_on_lan` hosts among them (a host on its own, the hosts a plug feeds, or all of them).
+ */
+export function selectPower(lab: Lab, name: string | undefined, action: PowerAction): PowerSelection {
   const plugs = lab.power?.plugs ?? [];
-  if (plugs.length === 0)
+  const wakeable = lab.hosts.filter((host) => host.wakeOnLan);
+  const waking = (hosts: readonly LabHost[]): LabHost[] => (action === 'on' ? [...hosts] : []);
+  if (plugs.length === 0 && (wakeable.length === 0 || (name === undefined && action !== 'on')))
     throw new UserError(`${lab.file} has no power section: pi-lab drives no plug.`, [
       'add power.plugs with each plug\'s name, driver (kasa, shelly or tasmota) and address (README "Running the lab")',
+      ...(wakeable.length > 0 ? [`hosts marked wake_on_lan are woken with: npm run power -- on [HOST]`] : []),
     ]);
-  if (name === undefined) return [...plugs];
+  if (name === undefined) return { plugs: [...plugs], wake: waking(wakeable) };
   const plug = plugs.find((p) => p.name === name);
-  if (plug) return [plug];
+  if (plug) return { plugs: [plug], wake: waking(wakeable.filter((host) => plug.feeds.includes(host.name))) };
+  const host = lab.hosts.find((h) => h.name === name);
   const feeding = plugs.find((p) => p.feeds.includes(name));
-  if (feeding) return [feeding];
-  const known = lab.hosts.some((host) => host.name === name);
+  if (host?.wakeOnLan && !feeding && action !== 'on')
+    throw new UserError(
+      `No plug feeds ${name} in ${lab.file}: it is woken by wake-on-LAN, which only switches it on.`,
+      [`npm run power -- on ${name} wakes it; npm run shutdown -- ${name} shuts it down`],
+    );
+  if (host && (feeding || host.wakeOnLan))
+    return { plugs: feeding ? [feeding] : [], wake: waking(host.wakeOnLan ? [host] : []) };
   throw new UserError(
-    known
-      ? `No plug feeds ${name} in ${lab.file}: list it under a plug's feeds.`
-      : `${name} is neither a plug nor a host of ${lab.file} (plugs: ${plugs.map((p) => p.name).join(', ')}).`,
+    host
+      ? `No plug feeds ${name} in ${lab.file}: list it under a plug's feeds, or mark it wake_on_lan.`
+      : `${name} is neither a plug nor a host of ${lab.file} (plugs: ${plugs.map((p) => p.name).join(', ') || 'none'}).`,
   );
 }
 
