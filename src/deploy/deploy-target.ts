@@ -1,6 +1,7 @@
 import type { Lab, LabHost } from '../lab/lab-types.ts';
 import { hostEndpoints } from '../ssh/lab-ssh.ts';
 import type { SshEndpoint } from '../ssh/ssh-endpoint.ts';
+import { isRouter } from '../lab/router-host.ts';
 
 /** Everything deploy needs to know about one host, with the lab file's defaults filled in. */
 export interface DeployTarget {
@@ -22,13 +23,11 @@ export interface DeployTarget {
   readonly nfs?: string;
 }
 
-const ROUTER_RECIPE = 'router';
-
 export function resolveDeployTarget(lab: Lab, host: LabHost): DeployTarget {
   const { node, imagerName, imager } = hostEndpoints(lab, host);
   return {
     host: host.name,
-    isRouter: host.recipe === ROUTER_RECIPE,
+    isRouter: isRouter(host),
     node,
     imagerName,
     imager,

@@ -4,6 +4,7 @@ import { broadcastAddress, formatIpv4, isInSubnet, networkAddress, parseIpv4, ty
 import { defaultImagerName } from './default-imager-name.ts';
 import type { LabHost, LabNetwork, LabParts } from './lab-types.ts';
 import type { Problem } from './problem.ts';
+import { ROUTER_RECIPE } from './router-host.ts';
 
 export interface LabRuleContext {
   readonly projectDir: string;
@@ -15,9 +16,6 @@ export interface LabRuleContext {
  * reports every violation it finds among them and skips what is missing.
  */
 export type LabRule = (lab: LabParts, context: LabRuleContext) => Problem[];
-
-/** The recipe a host needs when it holds the router's address. */
-const ROUTER_RECIPE = 'router';
 
 export function hostNamesAreUnique(lab: LabParts): Problem[] {
   return duplicates(lab.hosts, (host) => host.name).map(([host, first]) => ({

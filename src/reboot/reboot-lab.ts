@@ -10,6 +10,7 @@ import { requestPowerState } from '../ssh/request-power-state.ts';
 import type { SudoPassword } from '../ssh/sudo-password.ts';
 import type { SshEndpoint } from '../ssh/ssh-endpoint.ts';
 import { mapBounded } from '../values/map-bounded.ts';
+import { isRouter } from '../lab/router-host.ts';
 
 export interface HostReboot {
   readonly host: string;
@@ -37,7 +38,6 @@ interface Running {
   readonly version?: string;
 }
 
-const ROUTER_RECIPE = 'router';
 const POLL_MS = 1000;
 
 /**
@@ -46,8 +46,8 @@ const POLL_MS = 1000;
  * node is checked to answer through it again.
  */
 export async function rebootLab(options: RebootOptions): Promise<HostReboot[]> {
-  const others = options.hosts.filter((host) => host.recipe !== ROUTER_RECIPE);
-  const routers = options.hosts.filter((host) => host.recipe === ROUTER_RECIPE);
+  const others = options.hosts.filter((host) => !isRouter(host));
+  const routers = options.hosts.filter(isRouter);
   const report = (outcome: HostReboot): HostReboot => {
     options.onHost?.(outcome);
     return outcome;

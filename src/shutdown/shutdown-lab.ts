@@ -7,6 +7,7 @@ import { requestPowerState } from '../ssh/request-power-state.ts';
 import type { SudoPassword } from '../ssh/sudo-password.ts';
 import { describeEndpoint, type SshEndpoint } from '../ssh/ssh-endpoint.ts';
 import { mapBounded } from '../values/map-bounded.ts';
+import { isRouter } from '../lab/router-host.ts';
 
 export interface HostShutdown {
   readonly host: string;
@@ -26,7 +27,6 @@ export interface ShutdownOptions {
   readonly onHost?: (outcome: HostShutdown) => void;
 }
 
-const ROUTER_RECIPE = 'router';
 const POLL_MS = 1000;
 const PROBE_SECONDS = 3;
 
@@ -37,9 +37,9 @@ const PROBE_SECONDS = 3;
  */
 export async function shutdownLab(options: ShutdownOptions): Promise<HostShutdown[]> {
   const tiers = [
-    options.hosts.filter((host) => host.recipe !== undefined && host.recipe !== ROUTER_RECIPE),
+    options.hosts.filter((host) => host.recipe !== undefined && !isRouter(host)),
     options.hosts.filter((host) => host.recipe === undefined),
-    options.hosts.filter((host) => host.recipe === ROUTER_RECIPE),
+    options.hosts.filter(isRouter),
   ];
   const outcomes: HostShutdown[] = [];
   let blockedBy: string[] = [];

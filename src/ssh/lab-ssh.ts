@@ -3,6 +3,7 @@ import { defaultImagerName } from '../lab/default-imager-name.ts';
 import type { Lab, LabHost, LabSsh } from '../lab/lab-types.ts';
 import type { SshDestination } from '../values/ssh-destination.ts';
 import type { SshEndpoint, SshSettings } from './ssh-endpoint.ts';
+import { isRouter } from '../lab/router-host.ts';
 
 /** What connecting to a lab machine needs from the lab file. */
 export type LabReach = Pick<Lab, 'ssh' | 'network'>;
@@ -55,11 +56,9 @@ export interface HostEndpoints {
   readonly imager: SshEndpoint;
 }
 
-const ROUTER_RECIPE = 'router';
-
 /** The router is reached directly (the jump host is the router itself); the others through it. */
 export function hostEndpoints(lab: LabReach, host: LabHost): HostEndpoints {
-  const direct = host.recipe === ROUTER_RECIPE;
+  const direct = isRouter(host);
   const imagerName = host.imager?.name ?? defaultImagerName(host.name);
   const endpoint = (address: string, port: number | undefined, user: string | undefined): SshEndpoint =>
     labEndpoint(lab, address, {

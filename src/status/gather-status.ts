@@ -26,6 +26,7 @@ import {
 import type { HostStatus, StatusReport } from './host-status.ts';
 import { readHostFacts } from './read-host-facts.ts';
 import { readUnknownLeases } from './unknown-leases.ts';
+import { labRouter } from '../lab/router-host.ts';
 
 export interface StatusOptions {
   readonly lab: Lab;
@@ -46,7 +47,7 @@ export async function gatherStatus(options: StatusOptions): Promise<StatusReport
   const hosts = await mapBounded(options.hosts, 8, (host) =>
     hostStatus(options, host, shareVersions.get(host.name)),
   );
-  const router = options.hosts.find((host) => host.recipe === 'router');
+  const router = labRouter(options.hosts);
   const routerUp = hosts.find((status) => status.host === router?.name && status.running === 'itself');
   const unknownLeases =
     router && routerUp ? await readUnknownLeases(options, router).catch(() => undefined) : undefined;
