@@ -10,7 +10,7 @@ import { defineCommand } from './define-command.ts';
 import { secondsOption } from './seconds-option.ts';
 import { SUDO_PASSWORD_FILE, sudoPasswordOption } from './sudo-option.ts';
 import { SUDO_PASSWORD_VARIABLE } from '../ssh/sudo-password.ts';
-import { renderStatus } from './status-view.ts';
+import { renderStatus, watchFrame } from './status-view.ts';
 
 export const STATUS_USAGE = `Usage: npm run status -- [HOST...] [--lab FILE] [--from DIR] [--timeout S] [--watch S] [--json]
                         [--sudo-password-file F]
@@ -64,7 +64,7 @@ export const statusCommand = defineCommand({
     if (watch !== undefined) {
       for (;;) {
         const report = await once();
-        process.stdout.write(`\u001B[2J\u001B[H${new Date().toLocaleTimeString()}\n${renderStatus(report)}`);
+        process.stdout.write(watchFrame(renderStatus(report), new Date(), watch, process.stdout.isTTY));
         await interruptibly(() => sleep(watch * 1000));
       }
     }

@@ -68,3 +68,15 @@ export function formatUptime(seconds: number): string {
   const minutes = Math.floor((seconds % 3600) / 60);
   return days > 0 ? `${days}d ${hours}h` : hours > 0 ? `${hours}h ${minutes}m` : `${minutes}m`;
 }
+
+/**
+ * One refresh of --watch: on a terminal the table is redrawn in place; into a pipe or a file each
+ * refresh follows the last under a line with its time, with no control codes.
+ */
+export function watchFrame(text: string, at: Date, everySeconds: number, terminal: boolean): string {
+  const time = [at.getHours(), at.getMinutes(), at.getSeconds()]
+    .map((n) => String(n).padStart(2, '0'))
+    .join(':');
+  if (terminal) return `\u001B[2J\u001B[Hstatus at ${time}, every ${everySeconds} s (Ctrl-C stops)\n${text}`;
+  return `--- status at ${time}\n${text}`;
+}

@@ -30,6 +30,7 @@ export interface CliOptions {
   readonly asUser?: { readonly uid: number; readonly gid: number };
   readonly onSpawn?: (pid: number) => void;
   readonly onStderr?: (text: string) => void;
+  readonly onStdout?: (text: string) => void;
 }
 
 /** Pinned so that every test bake gives the same bytes whatever the default becomes. */
@@ -79,6 +80,7 @@ async function runNodeScript(
     timeoutMs: options.timeoutMs ?? 5 * 60_000,
     onSpawn: options.onSpawn,
     onStderr: options.onStderr,
+    onStdout: options.onStdout,
   });
   return toCliResult(result);
 }

@@ -25,6 +25,8 @@ export interface SpawnOptions {
   readonly onSpawn?: (pid: number) => void;
   /** Called with each chunk of stderr as it arrives. */
   readonly onStderr?: (text: string) => void;
+  /** Called with each chunk of stdout as it arrives. */
+  readonly onStdout?: (text: string) => void;
 }
 
 /** Runs a program in its own process group (so a timeout can kill every descendant); never rejects on exit status. */
@@ -51,7 +53,10 @@ export function spawnTool(
             timedOut = true;
             killGroup(pid, 'SIGKILL');
           }, options.timeoutMs);
-    child.stdout.on('data', (data: Buffer) => stdout.push(data));
+    child.stdout.on('data', (data: Buffer) => {
+      stdout.push(data);
+      options.onStdout?.(data.toString('utf8'));
+    });
     child.stderr.on('data', (data: Buffer) => {
       const text = data.toString('utf8');
       stderr += text;
