@@ -51,19 +51,24 @@ const SSHD_WANT: readonly (readonly [string, string, string])[] = [
   ['permitrootlogin', 'no', 'PermitRootLogin no'],
 ];
 
-const SSHD_FIX_PLACE =
-  'in an /etc/ssh/sshd_config.d/ drop-in (the common overlay has one: bake and deploy again)';
+/** Where an sshd setting is fixed: a baked system gets it from the common overlay, others by hand. */
+const SSHD_FIX_PLACE = {
+  baked: 'in an /etc/ssh/sshd_config.d/ drop-in (the common overlay has one: bake and deploy again)',
+  unbaked:
+    'in an /etc/ssh/sshd_config.d/ drop-in on that system (pi-lab does not bake it), then: sudo systemctl reload ssh',
+} as const;
 
-export function auditFindings(facts: AuditFacts): AuditFinding[] {
+/** `system`: whether pi-lab bakes what runs there (a host's own system) or not (an SD imager, data1). */
+export function auditFindings(facts: AuditFacts, system: keyof typeof SSHD_FIX_PLACE): AuditFinding[] {
   return [
-    ...sshdFindings(facts.sshd),
+    ...sshdFindings(facts.sshd, SSHD_FIX_PLACE[system]),
     sudoFinding(facts),
     passwordFinding(facts),
     listenFinding(facts.listen),
   ];
 }
 
-function sshdFindings(sshd: string): AuditFinding[] {
+function sshdFindings(sshd: string, fixPlace: string): AuditFinding[] {
   const setting = (key: string) => new RegExp(`^${key} (.*)$`, 'm').exec(sshd)?.[1]?.trim();
   if (setting('pubkeyauthentication') === undefined)
     return [{ check: 'sshd -T', ok: false, detail: `could not read sshd's settings: ${firstLine(sshd)}` }];
@@ -75,7 +80,7 @@ function sshdFindings(sshd: string): AuditFinding[] {
           check: `sshd ${key}`,
           ok: false,
           detail: `${value}, want ${want}`,
-          fix: `${line} ${SSHD_FIX_PLACE}`,
+          fix: `${line} ${fixPlace}`,
         };
   });
 }

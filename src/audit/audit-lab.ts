@@ -41,7 +41,8 @@ async function auditHost(lab: Lab, host: LabHost, timeoutSeconds: number): Promi
   const failures: string[] = [];
   for (const [system, endpoint] of systems) {
     try {
-      audits.push(await auditSystem(lab, host.name, system, endpoint, timeoutSeconds));
+      const baked = host.recipe !== undefined && system === host.name;
+      audits.push(await auditSystem(lab, host.name, { system, endpoint, baked }, timeoutSeconds));
       // The same machine answers one way at a time: one of the two is enough.
       break;
     } catch (error) {
@@ -65,8 +66,7 @@ async function auditHost(lab: Lab, host: LabHost, timeoutSeconds: number): Promi
 async function auditSystem(
   lab: Lab,
   host: string,
-  system: string,
-  endpoint: SshEndpoint,
+  { system, endpoint, baked }: { system: string; endpoint: SshEndpoint; baked: boolean },
   timeoutSeconds: number,
 ): Promise<HostAudit> {
   const session = await connectSsh(endpoint, {
@@ -79,7 +79,10 @@ async function auditSystem(
     const result = await session.exec(command('sh', ['-c', AUDIT_SCRIPT]), {
       timeoutSeconds: timeoutSeconds * 6,
     });
-    const findings = auditFindings(parseAuditOutput(endpoint.user, result.stdout));
+    const findings = auditFindings(
+      parseAuditOutput(endpoint.user, result.stdout),
+      baked ? 'baked' : 'unbaked',
+    );
     return {
       host,
       system,

@@ -25,6 +25,7 @@ test('a host as the checklist wants it passes every check, listing its ports', (
           'LISTEN 0 128 0.0.0.0:22 0.0.0.0:*\nLISTEN 0 128 [::]:22 [::]:*\nLISTEN 0 32 10.0.0.1:53 0.0.0.0:*',
       }),
     ),
+    'baked',
   );
   t.true(
     findings.every((finding) => finding.ok),
@@ -47,6 +48,7 @@ test('password login, root login, NOPASSWD and a missing password each fail with
         listen: '',
       }),
     ),
+    'baked',
   );
   const failed = findings.filter((finding) => !finding.ok);
   t.deepEqual(
@@ -58,7 +60,10 @@ test('password login, root login, NOPASSWD and a missing password each fail with
       ['pi has a password', 'no password'],
     ],
   );
-  t.regex(failed[0]?.fix ?? '', /^PasswordAuthentication no in an \/etc\/ssh\/sshd_config\.d\/ drop-in/);
+  t.regex(
+    failed[0]?.fix ?? '',
+    /^PasswordAuthentication no in an \/etc\/ssh\/sshd_config\.d\/ drop-in .*bake and deploy again/,
+  );
   t.regex(failed[2]?.fix ?? '', /remove NOPASSWD for pi/);
   t.regex(failed[3]?.fix ?? '', /sudo passwd pi/);
 });
@@ -69,10 +74,33 @@ test('an sshd that cannot print its settings is a failure, not a pass', (t) => {
       'pi',
       output({ sshd: 'sh: 1: /usr/sbin/sshd: not found', sudo: '', passwd: '', listen: '' }),
     ),
+    'baked',
   );
   t.deepEqual(findings[0], {
     check: 'sshd -T',
     ok: false,
     detail: "could not read sshd's settings: sh: 1: /usr/sbin/sshd: not found",
   });
+});
+
+test('on a system pi-lab does not bake (an SD imager, data1) the sshd fix is by hand, not a re-bake', (t) => {
+  const findings = auditFindings(
+    parseAuditOutput(
+      'pi',
+      output({
+        sshd: SSHD_GOOD.replace('permitrootlogin no', 'permitrootlogin yes'),
+        sudo: 'sudo: a password is required',
+        passwd: 'pi P 2026-12-01 0 99999 7 -1',
+        listen: '',
+      }),
+    ),
+    'unbaked',
+  );
+  const rootLogin = findings.find((finding) => finding.check === 'sshd permitrootlogin');
+  t.false(rootLogin?.ok);
+  t.regex(
+    rootLogin?.fix ?? '',
+    /^PermitRootLogin no in an .* drop-in on that system .*sudo systemctl reload ssh$/,
+  );
+  t.notRegex(rootLogin?.fix ?? '', /deploy/);
 });
