@@ -153,6 +153,8 @@ export interface BakeRun {
   /** The bake's own node process: process.resourceUsage().maxRSS at exit. */
   readonly nodeMaxRssBytes?: number;
   readonly programs?: readonly ProgramTime[];
+  /** Seconds per stage, as the bake reports them (`stages` in its --json). */
+  readonly stages?: Readonly<Record<string, number>>;
 }
 
 export function bakeCommand(
@@ -160,6 +162,7 @@ export function bakeCommand(
   outDir: string,
   hosts: readonly string[],
   maxRssFile?: string,
+  changed: BakeChange = {},
 ): BenchCommand {
   return {
     program: process.execPath,
@@ -167,16 +170,26 @@ export function bakeCommand(
       '--import',
       'tsx',
       ...(maxRssFile ? ['--import', './bench/record-max-rss.ts'] : []),
-      'scripts/bake.ts',
+      ...(changed.projectDir
+        ? ['bench/bake-in-project.ts', path.relative(context.projectDir, changed.projectDir)]
+        : ['scripts/bake.ts']),
       ...hosts,
       '--lab',
-      path.relative(context.projectDir, context.labFile),
+      path.relative(context.projectDir, changed.labFile ?? context.labFile),
+      '--clean',
+      path.relative(context.projectDir, context.cleanDir),
       '--out',
       path.relative(context.projectDir, outDir),
       '--json',
     ],
     ...(maxRssFile ? { env: { BENCH_MAX_RSS_FILE: maxRssFile } } : {}),
   };
+}
+
+/** A bake of changed inputs: another lab file, or a project dir with other recipes and overlays. */
+export interface BakeChange {
+  readonly labFile?: string;
+  readonly projectDir?: string;
 }
 
 /**
@@ -194,15 +207,20 @@ export async function runBake(
     readonly expectCount: number;
     readonly fresh: boolean;
     readonly memory?: boolean;
+    readonly changed?: BakeChange;
   },
 ): Promise<BakeRun> {
   if (options.fresh) await rm(options.outDir, { recursive: true, force: true });
   const maxRssFile = options.memory ? path.join(context.workDir, 'bake-max-rss.txt') : undefined;
   if (maxRssFile) await rm(maxRssFile, { force: true });
-  const cmd = bakeCommand(context, options.outDir, options.hosts, maxRssFile);
+  const cmd = bakeCommand(context, options.outDir, options.hosts, maxRssFile, options.changed);
   const commandLine = formatCommand(cmd);
   const run = await runTimed(cmd, { cwd: context.projectDir, sampleTree: options.memory ?? false });
-  const result = JSON.parse(run.stdout) as { ok: boolean; hosts: HostResult[] };
+  const result = JSON.parse(run.stdout) as {
+    ok: boolean;
+    hosts: HostResult[];
+    stages?: Record<string, number>;
+  };
   const hosts = result.hosts.map(({ host, status, seconds }) => ({ host, status, seconds }));
   const expected = (host: string) => (options.unchanged?.includes(host) ? 'unchanged' : options.expect);
   const unexpected = hosts.filter((host) => host.status !== expected(host.host));
@@ -227,6 +245,7 @@ export async function runBake(
         }
       : {}),
     ...(nodeMaxRssKiB ? { nodeMaxRssBytes: nodeMaxRssKiB * 1024 } : {}),
+    ...(result.stages ? { stages: result.stages } : {}),
   };
 }
 

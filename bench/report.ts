@@ -7,7 +7,13 @@ export const TARGETS = {
   marginalNodeOfBaseline: 0.03,
   noChangeRebakeSeconds: 2,
   peakTreeRssBytes: 300e6,
+  routerRootChangeOfBaseline: 0.15,
+  nodesRootChangeOfBaseline: 0.25,
+  fullBakeOfBaselinePerHost: 2,
 } as const;
+
+/** The stages a bake reports, in order (src/bake/stage-times.ts). */
+const STAGES = ['restore', 'copy', 'edits', 'clone', 'verify', 'chunk+hash', 'compress', 'write', 'assemble'];
 
 /** One pass over every measurement; the bench repeats it `--runs` times. */
 export interface RunResult {
@@ -15,6 +21,10 @@ export interface RunResult {
   readonly baseline: BaselineRun;
   readonly full: BakeRun;
   readonly rebake: BakeRun;
+  /** The router's DHCP lease changed, re-baked into the full bake's output. */
+  readonly routerChange: BakeRun;
+  /** The sshd drop-in every node shares changed: the nodes re-baked there. */
+  readonly nodesChange: BakeRun;
   readonly subset: BakeRun;
   /** One of the nodes the subset left out, then the others, baked into its output afterwards. */
   readonly addedOne: BakeRun;
@@ -64,6 +74,8 @@ export interface BenchReport {
     readonly routerSeconds: number;
     readonly nodeSeconds: number;
     readonly rebakeSeconds: number;
+    readonly routerChangeSeconds: number;
+    readonly nodesChangeSeconds: number;
     readonly baselineSeconds: number;
     readonly peakTreeRssBytes: number;
     readonly peakTreeRssWithoutForksBytes: number;
@@ -84,6 +96,10 @@ export interface BenchReport {
   };
   readonly targets: readonly Target[];
   readonly hostSecondsInFullBake: Readonly<Record<string, number>>;
+  /** Median seconds per bake stage (overlapping: see StageTimes), per measured bake. */
+  readonly stages: Readonly<
+    Record<'full' | 'routerChange' | 'nodesChange', Readonly<Record<string, number>>>
+  >;
   readonly baselineSteps: Readonly<Record<string, number>>;
   readonly childProcesses: Readonly<Record<'full' | 'router' | 'node', readonly ProgramTime[]>>;
   readonly commands: Readonly<Record<string, string | readonly string[]>>;
@@ -102,6 +118,8 @@ export interface BenchReport {
     readonly router: number;
     readonly node: number;
     readonly rebake: number;
+    readonly routerChange: number;
+    readonly nodesChange: number;
     readonly baseline: number;
     readonly peakTreeRssBytes: number;
     readonly peakTreeRssWithoutForksBytes: number;
@@ -150,6 +168,13 @@ export function buildReport(
   const addedNodeCpuSeconds = (addedRestCpuSeconds - addedOneCpuSeconds) / extraNodes;
   const baselineSeconds = pick((r) => r.baseline.seconds);
   const rebakeSeconds = pick((r) => r.rebake.seconds);
+  const routerChangeSeconds = pick((r) => r.routerChange.seconds);
+  const nodesChangeSeconds = pick((r) => r.nodesChange.seconds);
+  const routerChangeRatio = routerChangeSeconds / baselineSeconds;
+  const nodesChangeRatio = nodesChangeSeconds / baselineSeconds;
+  const fullPerHostRatio = fullSeconds / (context.nodeCount + 1) / baselineSeconds;
+  const stagesOf = (key: 'full' | 'routerChange' | 'nodesChange') =>
+    Object.fromEntries(STAGES.map((stage) => [stage, median(runs.map((r) => r[key].stages?.[stage] ?? 0))]));
   const peaks = runs.map((r) => r.full.peakTreeRssBytes ?? Number.NaN);
   const withoutForks = runs.map((r) => r.full.peakTreeRssWithoutForksBytes ?? Number.NaN);
   const pss = runs.map((r) => r.full.peakTreePssBytes ?? Number.NaN);
@@ -197,6 +222,8 @@ export function buildReport(
       routerSeconds: pick((r) => r.router.seconds),
       nodeSeconds: pick((r) => r.node.seconds),
       rebakeSeconds,
+      routerChangeSeconds,
+      nodesChangeSeconds,
       baselineSeconds,
       peakTreeRssBytes: median(peaks),
       peakTreeRssWithoutForksBytes: median(withoutForks),
@@ -234,6 +261,24 @@ export function buildReport(
         pass: rebakeSeconds <= TARGETS.noChangeRebakeSeconds,
       },
       {
+        name: 'router root change (DHCP lease) re-bake / baseline per host',
+        value: percent(routerChangeRatio),
+        limit: `<= ${percent(TARGETS.routerRootChangeOfBaseline)}`,
+        pass: routerChangeRatio <= TARGETS.routerRootChangeOfBaseline,
+      },
+      {
+        name: `shared root change (sshd drop-in), ${context.nodeCount} nodes together / baseline per host`,
+        value: percent(nodesChangeRatio),
+        limit: `<= ${percent(TARGETS.nodesRootChangeOfBaseline)}`,
+        pass: nodesChangeRatio <= TARGETS.nodesRootChangeOfBaseline,
+      },
+      {
+        name: `first bake of ${context.nodeCount + 1} hosts, per host / baseline per host`,
+        value: `${fullPerHostRatio.toFixed(2)}x`,
+        limit: `<= ${TARGETS.fullBakeOfBaselinePerHost}x`,
+        pass: fullPerHostRatio <= TARGETS.fullBakeOfBaselinePerHost,
+      },
+      {
         name: 'peak RSS of the bake process tree (max of runs)',
         value: megabytes(peakMax),
         limit: `<= ${megabytes(TARGETS.peakTreeRssBytes)}`,
@@ -241,6 +286,11 @@ export function buildReport(
       },
     ],
     hostSecondsInFullBake: hostSeconds,
+    stages: {
+      full: stagesOf('full'),
+      routerChange: stagesOf('routerChange'),
+      nodesChange: stagesOf('nodesChange'),
+    },
     baselineSteps,
     childProcesses: {
       full: first.full.programs ?? [],
@@ -250,6 +300,8 @@ export function buildReport(
     commands: {
       full: first.full.commandLine,
       rebake: first.rebake.commandLine,
+      routerChange: first.routerChange.commandLine,
+      nodesChange: first.nodesChange.commandLine,
       subset: first.subset.commandLine,
       router: first.router.commandLine,
       node: first.node.commandLine,
@@ -270,6 +322,8 @@ export function buildReport(
       router: r.router.seconds,
       node: r.node.seconds,
       rebake: r.rebake.seconds,
+      routerChange: r.routerChange.seconds,
+      nodesChange: r.nodesChange.seconds,
       baseline: r.baseline.seconds,
       peakTreeRssBytes: r.full.peakTreeRssBytes ?? Number.NaN,
       peakTreeRssWithoutForksBytes: r.full.peakTreeRssWithoutForksBytes ?? Number.NaN,
@@ -325,6 +379,12 @@ export function renderReport(report: BenchReport): string {
       ['3. router alone from scratch (pi0)', s(m.routerSeconds), runsOf('router')],
       ['   one node alone from scratch (pi1)', s(m.nodeSeconds), runsOf('node')],
       [`4. no-change re-bake, ${report.nodeCount + 1} hosts`, s(m.rebakeSeconds), runsOf('rebake')],
+      ['   router root change (DHCP lease) re-bake', s(m.routerChangeSeconds), runsOf('routerChange')],
+      [
+        `   shared root change (sshd drop-in), ${report.nodeCount} nodes`,
+        s(m.nodesChangeSeconds),
+        runsOf('nodesChange'),
+      ],
       ['5. baseline per host (pigz -dc, cp, pigz)', s(m.baselineSeconds), runsOf('baseline')],
     ],
   );
@@ -390,6 +450,15 @@ export function renderReport(report: BenchReport): string {
         .slice(0, 10)
         .map((p) => [p.program, String(p.count), s(p.seconds), megabytes(p.maxRssBytes)]),
     );
+  const stageTable = table(
+    ['bake stage (busy s, overlapping)', 'full bake', 'router change', 'nodes change'],
+    STAGES.map((stage) => [
+      stage,
+      s(report.stages.full[stage] ?? 0),
+      s(report.stages.routerChange[stage] ?? 0),
+      s(report.stages.nodesChange[stage] ?? 0),
+    ]),
+  );
   const baseline = table(
     ['baseline step', 'median s'],
     Object.entries(report.baselineSteps).map(([step, seconds]) => [step, s(seconds)]),
@@ -426,6 +495,9 @@ export function renderReport(report: BenchReport): string {
         ? `(sum of host times ${s(hostSum)} s; the other ${s(m.fullSeconds - hostSum)} s of the full bake are start-up, checks, clean-image digests and facts)`
         : `(sum of host times ${s(hostSum)} s > the full bake: hosts were baked concurrently)`
     }`,
+    '',
+    stageTable,
+    '(seconds each stage kept something busy, summed over partitions; a clone, its check and its packer run at once)',
     '',
     baseline,
     '',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { isProcessAlive } from '../src/exec/is-process-alive.ts';
 import { type BakeRun, type BenchContext, runBake, runBaseline } from './measure.ts';
 import { buildReport, type BenchReport, type RunResult } from './report.ts';
-import { benchHosts, benchPaths, ensureCleanImage, writeBenchLab } from './setup.ts';
+import { benchHosts, benchPaths, ensureCleanImage, writeBenchLab, writeRootChanges } from './setup.ts';
 
 export interface BenchOptions {
   readonly projectDir: string;
@@ -38,6 +38,7 @@ export async function runBench(options: BenchOptions): Promise<{ report: BenchRe
       log,
     };
     const { router, nodes } = benchHosts();
+    const changes = await writeRootChanges(projectDir, paths.workDir, labFile);
     const outDir = (name: string) => path.join(paths.benchDir, 'out', name);
     const timed = async (label: string, bake: () => Promise<BakeRun>): Promise<BakeRun> => {
       const result = await bake();
@@ -72,6 +73,28 @@ export async function runBench(options: BenchOptions): Promise<{ report: BenchRe
           expect: 'unchanged',
           expectCount: nodes.length + 1,
           fresh: false,
+        }),
+      );
+      // The commonest edit while a lab grows: a root filesystem value of the router, then an
+      // overlay file every node shares, each re-baked into the baked lab.
+      const routerChange = await timed(`router root change (DHCP lease), ${router}`, () =>
+        runBake(context, {
+          outDir: outDir('full'),
+          hosts: [router],
+          expect: 'baked',
+          expectCount: 1,
+          fresh: false,
+          changed: { labFile: changes.labFile },
+        }),
+      );
+      const nodesChange = await timed(`shared root change (sshd drop-in), ${nodes.length} nodes`, () =>
+        runBake(context, {
+          outDir: outDir('full'),
+          hosts: nodes,
+          expect: 'baked',
+          expectCount: nodes.length,
+          fresh: false,
+          changed: { projectDir: changes.projectDir },
         }),
       );
       await rm(outDir('full'), { recursive: true, force: true });
@@ -140,6 +163,8 @@ export async function runBench(options: BenchOptions): Promise<{ report: BenchRe
         baseline,
         full,
         rebake,
+        routerChange,
+        nodesChange,
         subset,
         addedOne,
         addedRest,

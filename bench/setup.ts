@@ -1,5 +1,6 @@
 import {
   copyFile,
+  cp,
   lstat,
   mkdir,
   readdir,
@@ -398,6 +399,30 @@ export async function writeBenchLab(projectDir: string): Promise<string> {
   await mkdir(paths.benchDir, { recursive: true });
   await writeFile(paths.labFile, text);
   return paths.labFile;
+}
+
+/**
+ * Root filesystem changes for the bench: the lab file with another DHCP lease (the router's
+ * dnsmasq configuration), and a project copy whose sshd drop-in (in every host's root) has one
+ * more line.
+ */
+export async function writeRootChanges(
+  projectDir: string,
+  workDir: string,
+  labFile: string,
+): Promise<{ readonly labFile: string; readonly projectDir: string }> {
+  const lab = await readFile(labFile, 'utf8');
+  if (!lab.includes('lease: 24h')) throw new Error(`${labFile}: no "lease: 24h" to change`);
+  const changedLab = path.join(workDir, 'lab-lease-changed.yaml');
+  await mkdir(workDir, { recursive: true });
+  await writeFile(changedLab, lab.replace('lease: 24h', 'lease: 12h'));
+  const copy = path.join(workDir, 'project-sshd-changed');
+  await rm(copy, { recursive: true, force: true });
+  for (const dir of ['recipes', 'overlays'])
+    await cp(path.join(projectDir, dir), path.join(copy, dir), { recursive: true });
+  const dropIn = path.join(copy, 'overlays/common/rootfs/etc/ssh/sshd_config.d/10-key-only.conf');
+  await writeFile(dropIn, `${await readFile(dropIn, 'utf8')}MaxAuthTries 3\n`);
+  return { labFile: changedLab, projectDir: copy };
 }
 
 export function benchHosts(): { readonly router: string; readonly nodes: readonly string[] } {

@@ -42,12 +42,12 @@ export async function buildBootPartition(
 ): Promise<BuiltPartition> {
   const { facts, workspace } = context;
   const partition = facts.boot;
-  const clean = await workspace.restoredPartition(facts.image.dir, partition);
+  const clean = await workspace.restoredPartition(facts.image.dir, partition, facts.fileDigests);
   const edited = workspace.path(`${host}-boot.img`);
   const files = workspace.path(`${host}-boot-files`);
   try {
-    await copySparse(clean, edited);
-    await applyBootEdits(edited, edits, files, context.pinnedTime);
+    await workspace.times.time('copy', () => copySparse(clean, edited));
+    await workspace.times.time('edits', () => applyBootEdits(edited, edits, files, context.pinnedTime));
     return await clonePartition(context, edited, path.join(workspace.dir, `${host}-out`), partition);
   } finally {
     await removeScratch(edited, files);
@@ -57,13 +57,13 @@ export async function buildBootPartition(
 export async function buildRootVariant(context: BuildContext, variant: RootVariant): Promise<BuiltPartition> {
   const { facts, workspace } = context;
   const partition = facts.root;
-  const clean = await workspace.restoredPartition(facts.image.dir, partition);
+  const clean = await workspace.restoredPartition(facts.image.dir, partition, facts.fileDigests);
   const id = variant.key.slice(0, 16);
   const edited = workspace.path(`root-${id}.img`);
   const files = workspace.path(`root-${id}-files`);
   try {
-    await copySparse(clean, edited);
-    await applyRootEdits(edited, variant, files, context.pinnedTime);
+    await workspace.times.time('copy', () => copySparse(clean, edited));
+    await workspace.times.time('edits', () => applyRootEdits(edited, variant, files, context.pinnedTime));
     // A root filesystem is the long pole of a bake: its clone goes ahead of waiting boot partitions.
     const built = await clonePartition(
       context,
@@ -107,6 +107,7 @@ async function clonePartition(
         store: context.store,
         workDir: outDir,
         onBytes: context.onBytes,
+        times: context.workspace.times,
       }),
     slot,
   );

@@ -21,7 +21,7 @@ export async function readCleanFacts(
   const id = digestOf([...fileDigests].map(([file, digest]) => `${digest}  ${file}`));
   let cached = cache.cleanImages.get(id);
   if (!cached) {
-    cached = await inspectBootPartition(image, await workspace());
+    cached = await inspectBootPartition(image, fileDigests, await workspace());
     cache.cleanImages.set(id, cached);
   }
   const boot = findPartition(image, cached.bootDevice);
@@ -35,13 +35,17 @@ function findPartition(image: ClonezillaImage, device: string): PartitionImage {
   return partition;
 }
 
-async function inspectBootPartition(image: ClonezillaImage, workspace: Workspace): Promise<CachedCleanFacts> {
+async function inspectBootPartition(
+  image: ClonezillaImage,
+  fileDigests: ReadonlyMap<string, string>,
+  workspace: Workspace,
+): Promise<CachedCleanFacts> {
   const label = image.dir;
   const fatPartitions = image.partitions.filter(
     (p) => p.fs === 'vfat' || p.fs === 'fat32' || p.fs === 'fat16',
   );
   for (const partition of fatPartitions) {
-    const fatImage = await workspace.restoredPartition(image.dir, partition);
+    const fatImage = await workspace.restoredPartition(image.dir, partition, fileDigests);
     const rootFiles = await listFatDirectory(fatImage);
     if (!rootFiles.some((file) => file.toLowerCase() === 'cmdline.txt')) continue;
     const read = async (name: string): Promise<string | undefined> =>

@@ -26,6 +26,8 @@ import { acquireOutputLock, recoverInterruptedBakes } from './output-directory.t
 import { planHost } from './plan-host.ts';
 import { prepareHostInputs } from './prepare-host-inputs.ts';
 import { readCleanFacts } from './read-clean-facts.ts';
+import { StageTimes } from './stage-times.ts';
+import { KeptPartitions } from './kept-partitions.ts';
 import { isOutOfSpace, outOfSpaceError } from './out-of-space.ts';
 import { DamagedCleanImage, Workspace } from './workspace.ts';
 import { createLimiter, mapBounded } from '../values/map-bounded.ts';
@@ -53,6 +55,8 @@ export interface BakeOptions {
 export interface BakeResult {
   readonly outcomes: readonly HostOutcome[];
   readonly ok: boolean;
+  /** Seconds per stage, summed over partitions (see StageTimes). */
+  readonly stages: StageTimes;
 }
 
 /** Checks everything that can be checked, plans every host, then bakes those whose inputs changed. */
@@ -68,12 +72,16 @@ export async function runBake(options: BakeOptions): Promise<BakeResult> {
   );
   const cache = await loadBakeCache(options.outDir);
 
+  const stages = new StageTimes();
   let workspace: Workspace | undefined;
   const openWorkspace = async (): Promise<Workspace> => {
     if (!workspace) {
       const base = options.dryRun ? os.tmpdir() : options.outDir;
       await mkdir(base, { recursive: true });
-      workspace = await Workspace.create(base);
+      workspace = await Workspace.create(base, {
+        times: stages,
+        ...(options.dryRun ? {} : { kept: KeptPartitions.in(options.outDir) }),
+      });
     }
     return workspace;
   };
@@ -86,6 +94,10 @@ export async function runBake(options: BakeOptions): Promise<BakeResult> {
       await recoverInterruptedBakes(options.outDir);
     }
     const facts = await readCleanFacts(image, cache, openWorkspace);
+    if (!options.dryRun) {
+      const kept = KeptPartitions.in(options.outDir);
+      await kept.pruneExcept([facts.boot, facts.root].map((p) => kept.fileFor(p, facts.fileDigests)));
+    }
     const plans = hostInputs.map((inputs) => planHost(facts, inputs, tools));
     if (!options.dryRun) await saveBakeCache(options.outDir, cache);
     const outcomes: HostOutcome[] = [];
@@ -116,11 +128,15 @@ export async function runBake(options: BakeOptions): Promise<BakeResult> {
         outcomes.push(outcome);
         options.reporter.finished(outcome);
       }
-      return { outcomes: sortLike(plans, outcomes), ok: true };
+      return { outcomes: sortLike(plans, outcomes), ok: true, stages };
     }
     if (pending.length > 0)
       outcomes.push(...(await bakeHosts(pending, facts, await openWorkspace(), options)));
-    return { outcomes: sortLike(plans, outcomes), ok: outcomes.every((o) => o.status !== 'failed') };
+    return {
+      outcomes: sortLike(plans, outcomes),
+      ok: outcomes.every((o) => o.status !== 'failed'),
+      stages,
+    };
   } catch (error) {
     if (!options.dryRun && !(error instanceof UserError) && isOutOfSpace(error))
       throw await outOfSpaceError(options.outDir);
@@ -202,7 +218,9 @@ async function bakeHosts(
           root = await rootVariants.get(plan.rootVariant.key);
         }
         options.reporter.stage(plan.host, 'writing image');
-        const manifest = await assembleHostImage(options.outDir, plan, facts, { boot, root });
+        const manifest = await workspace.times.time('assemble', () =>
+          assembleHostImage(options.outDir, plan, facts, { boot, root }),
+        );
         const outcome: HostOutcome = {
           host: plan.host,
           status: 'baked',

@@ -8,6 +8,8 @@ import type { PartitionImage } from '../clonezilla/read-image.ts';
 import { isOutOfSpace } from './out-of-space.ts';
 import { decompressCommand } from '../tools/compression.ts';
 import { isReadableHere, parsePartcloneHeader, restoreToFileCommand } from '../tools/partclone.ts';
+import type { KeptPartitions } from './kept-partitions.ts';
+import { StageTimes } from './stage-times.ts';
 
 /** Bad input that every host would meet: the bake stops and says it once. */
 export class DamagedCleanImage extends UserError {}
@@ -19,29 +21,51 @@ export class DamagedCleanImage extends UserError {}
 export class Workspace {
   private readonly restored = new Map<string, Promise<string>>();
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    /** Where the bake's stages add their seconds (the bench's breakdown). */
+    readonly times: StageTimes,
+    /** Where restored clean partitions outlive the bake; without it they go with the scratch space. */
+    private readonly kept?: KeptPartitions,
+  ) {}
 
-  static async create(outDir: string): Promise<Workspace> {
+  static async create(
+    outDir: string,
+    options: { readonly times?: StageTimes; readonly kept?: KeptPartitions } = {},
+  ): Promise<Workspace> {
     await mkdir(outDir, { recursive: true });
-    return new Workspace(await mkdtemp(path.join(outDir, `.bake-work-${process.pid}-`)));
+    const dir = await mkdtemp(path.join(outDir, `.bake-work-${process.pid}-`));
+    return new Workspace(dir, options.times ?? new StageTimes(), options.kept);
   }
 
   path(name: string): string {
     return path.join(this.dir, name);
   }
 
-  /** The partition restored to a sparse file, once per bake however many hosts need it. */
-  restoredPartition(imageDir: string, partition: PartitionImage): Promise<string> {
+  /**
+   * The partition restored to a sparse file, once per bake however many hosts need it, and kept for
+   * the next bakes when there is a place for that. Nobody may write to the file returned.
+   */
+  restoredPartition(
+    imageDir: string,
+    partition: PartitionImage,
+    fileDigests: ReadonlyMap<string, string>,
+  ): Promise<string> {
     let pending = this.restored.get(partition.device);
     if (!pending) {
-      pending = this.restore(imageDir, partition);
+      const restore = (output: string) =>
+        this.times.time('restore', () => this.restore(imageDir, partition, output));
+      const { kept } = this;
+      const scratch = this.path(`clean-${partition.device}.${partition.fs}.img`);
+      pending = kept
+        ? kept.obtain(kept.fileFor(partition, fileDigests), restore)
+        : restore(scratch).then(() => scratch);
       this.restored.set(partition.device, pending);
     }
     return pending;
   }
 
-  private async restore(imageDir: string, partition: PartitionImage): Promise<string> {
-    const output = this.path(`clean-${partition.device}.${partition.fs}.img`);
+  private async restore(imageDir: string, partition: PartitionImage, output: string): Promise<void> {
     await assertPartcloneReadable(imageDir, partition);
     try {
       await runPipeline(
@@ -62,7 +86,7 @@ export class Workspace {
       // The tool's own command line names this bake's scratch files, gone by the time it is read.
       const said = error.outputTail
         .split('\n')
-        .filter((line) => !line.includes(this.dir))
+        .filter((line) => !line.includes(this.dir) && !(this.kept && line.includes(this.kept.dir)))
         .slice(-3)
         .join(' / ');
       throw new DamagedCleanImage(`${files.join(', ')}: damaged partition image in the clean image.`, [
@@ -71,7 +95,6 @@ export class Workspace {
         'Copy or save the clean image again (ocs-sr savedisk, or npm run import).',
       ]);
     }
-    return output;
   }
 
   async dispose(): Promise<void> {

@@ -48,7 +48,7 @@ export const bakeCommand = defineCommand({
     ).finally(() => live?.close());
     return {
       ok: result.ok,
-      json: { ok: result.ok, dryRun, hosts: result.outcomes },
+      json: { ok: result.ok, dryRun, hosts: result.outcomes, stages: result.stages },
       printText: () => {
         process.stdout.write(`\n${summaryTable(result.outcomes)}\n`);
         for (const outcome of result.outcomes) {

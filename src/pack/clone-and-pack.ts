@@ -16,6 +16,7 @@ import type { MemberStore } from './member-store.ts';
 import { type PackResult, packGzipStream } from './pack-stream.ts';
 import { packZstdStream } from './pack-zstd-stream.ts';
 import { teeStream } from './tee-stream.ts';
+import type { StageTimes } from '../bake/stage-times.ts';
 
 export interface CloneRequest {
   readonly fs: string;
@@ -27,6 +28,8 @@ export interface CloneRequest {
   readonly onBytes?: (raw: number) => void;
   /** How the stream reaches the checker and the packer; by default chosen by the filesystem's size. */
   readonly route?: CloneRoute;
+  /** Where the clone, its check and the packer add their seconds. */
+  readonly times?: StageTimes;
 }
 
 export type CloneRoute = 'scratch-file' | 'tee';
@@ -61,18 +64,26 @@ async function cloneThroughFile(request: CloneRequest): Promise<PackResult> {
   const stream = path.join(request.workDir, `${label}.partclone`);
   await rm(stream, { force: true });
   try {
-    await runCommand(cloneToFileCommand(request.fs, request.sourceFile, stream, logFile(request, 'clone')));
+    await timed(request, 'clone', () =>
+      runCommand(cloneToFileCommand(request.fs, request.sourceFile, stream, logFile(request, 'clone'))),
+    );
     const stop = new AbortController();
     const packing =
       request.codec === 'gz'
-        ? packGzipStream(readPieces(stream, stop.signal), request.output, request.store, request.onBytes)
+        ? packGzipStream(
+            readPieces(stream, stop.signal),
+            request.output,
+            request.store,
+            request.onBytes,
+            request.times,
+          )
         : packZstdStream(
             createReadStream(stream, { highWaterMark: 1 << 20, signal: stop.signal }),
             request.output,
             request.onBytes,
           );
     const checkCommand = checkImageCommand(logFile(request, 'chkimg'), stream);
-    const checking = runCommand(checkCommand).then((result) =>
+    const checking = timed(request, 'verify', () => runCommand(checkCommand)).then((result) =>
       assertChecked(result.stdout, result.stderr, formatCommand(checkCommand)),
     );
     // A failed check stops the packer; the check's error is the one worth reporting.
@@ -112,8 +123,17 @@ async function cloneThroughTee(request: CloneRequest): Promise<PackResult> {
   ]);
   const packing =
     request.codec === 'gz'
-      ? packGzipStream(packInput, request.output, request.store, request.onBytes)
+      ? packGzipStream(packInput, request.output, request.store, request.onBytes, request.times)
       : packZstdStream(packInput, request.output, request.onBytes);
+  const cloneStarted = performance.now();
+  void clone.done.then(
+    () => request.times?.add('clone', (performance.now() - cloneStarted) / 1000),
+    () => undefined,
+  );
+  void check.done.then(
+    () => request.times?.add('verify', (performance.now() - cloneStarted) / 1000),
+    () => undefined,
+  );
   const checked = check.done.then((stderr) => assertChecked(checkReport, stderr, 'partclone.chkimg -s -'));
   const steps = [packing, clone.done, checked, copy] as const;
   try {
@@ -142,6 +162,10 @@ async function* readPieces(file: string, signal: AbortSignal): AsyncGenerator<Bu
   } finally {
     await handle.close();
   }
+}
+
+function timed<T>(request: CloneRequest, stage: 'clone' | 'verify', work: () => Promise<T>): Promise<T> {
+  return request.times ? request.times.time(stage, work) : work();
 }
 
 function logFile(request: CloneRequest, step: 'clone' | 'chkimg'): string {

@@ -5,6 +5,7 @@ import { gunzip, gzip } from 'node:zlib';
 import { ContentChunker } from './content-chunker.ts';
 import type { MemberStore } from './member-store.ts';
 import { writeAll } from './write-all.ts';
+import type { StageTimes } from '../bake/stage-times.ts';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -42,6 +43,7 @@ export async function packGzipStream(
   output: string,
   store: MemberStore,
   onBytes?: (raw: number) => void,
+  times?: StageTimes,
 ): Promise<PackResult> {
   const file = await open(output, 'wx', 0o600);
   const fileHash = createHash('sha256');
@@ -61,7 +63,7 @@ export async function packGzipStream(
     } else {
       newChunks++;
       // The chunk is a view of the chunker's buffer: compression needs its own copy.
-      queue.push({ made: memberFor(Buffer.from(chunk), digest, store) });
+      queue.push({ made: memberFor(Buffer.from(chunk), digest, store, times) });
     }
   };
 
@@ -69,15 +71,19 @@ export async function packGzipStream(
     const next = queue.shift();
     if (!next) return;
     const member = 'made' in next ? await next.made : await storedMember(store, next.stored, memberBuffer);
+    const writing = performance.now();
     fileHash.update(member);
     await writeAll(file, member, fileBytes);
+    times?.add('write', (performance.now() - writing) / 1000);
     fileBytes += member.length;
   };
 
   try {
     const chunker = new ContentChunker();
     for await (const data of source) {
+      const chunking = performance.now();
       chunker.write(data, onChunk);
+      times?.add('chunk+hash', (performance.now() - chunking) / 1000);
       onBytes?.(rawBytes);
       while (queue.length >= IN_FLIGHT) await writeOldest();
     }
@@ -98,13 +104,15 @@ async function storedMember(store: MemberStore, digest: string, into: Buffer): P
   return member;
 }
 
-function memberFor(chunk: Buffer, digest: string, store: MemberStore): Promise<Buffer> {
+function memberFor(chunk: Buffer, digest: string, store: MemberStore, times?: StageTimes): Promise<Buffer> {
   return store.obtain(digest, async () => {
+    const started = performance.now();
     const member = await gzipAsync(chunk, { level: GZIP_LEVEL });
     const roundTrip = await gunzipAsync(member);
     if (createHash('sha256').update(roundTrip).digest('hex') !== digest) {
       throw new Error('gzip produced a member that does not decompress to its input');
     }
+    times?.add('compress', (performance.now() - started) / 1000);
     return member;
   });
 }

@@ -5,7 +5,7 @@ import { type SpawnResult, spawnTool } from './spawn-tool.ts';
 /** The repository: package.json, scripts/, recipes/, overlays/. */
 export const PROJECT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SAMPLE_LAB_FILE = path.join(PROJECT_DIR, 'recipes/lab.yaml');
-const BAKE_IN_PROJECT = path.join(PROJECT_DIR, 'test/helpers/bake-in-project.ts');
+const BAKE_IN_PROJECT = path.join(PROJECT_DIR, 'bench/bake-in-project.ts');
 
 export interface CliResult {
   readonly exitCode: number | null;

@@ -73,16 +73,21 @@ export function identityOf(
   );
 }
 
+/** What a bake keeps for the next one: its cache and the clean partitions it restored. */
+const PERSISTENT = new Set(['.bake-cache.json', '.bake-clean']);
+
 /**
  * What a bake must never leave in the output directory after it ends: staging, retired and
- * scratch directories (`.bake-<host>.tmp-*`, `.old-*`, `.bake-work-*`), the lock, temporary files.
- * `.bake-cache.json` is the bake's persistent cache, not a leftover.
+ * scratch directories (`.bake-<host>.tmp-*`, `.old-*`, `.bake-work-*`), the lock, temporary files,
+ * a partly restored clean partition.
  */
 export async function bakeLeftovers(outDir: string): Promise<string[]> {
   const names = await readdir(outDir).catch(() => [] as string[]);
-  return names.filter(
-    (name) => (name.startsWith('.bake') && name !== '.bake-cache.json') || /\.tmp-\d+/.test(name),
-  );
+  const kept = await readdir(path.join(outDir, '.bake-clean')).catch(() => [] as string[]);
+  return [
+    ...names.filter((name) => (name.startsWith('.bake') && !PERSISTENT.has(name)) || /\.tmp-\d+/.test(name)),
+    ...kept.filter((name) => !name.endsWith('.img')).map((name) => `.bake-clean/${name}`),
+  ];
 }
 
 /** Scratch dirs a bake with this pid may have left in the OS temp dir (a dry run works there). */
