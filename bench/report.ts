@@ -12,7 +12,7 @@ export const TARGETS = {
   fullBakeOfBaselinePerHost: 2,
 } as const;
 
-/** The stages a bake reports, in order (src/bake/stage-times.ts). */
+/** The stages a bake reports, in order (src/values/stage-times.ts). */
 const STAGES = ['restore', 'copy', 'edits', 'clone', 'verify', 'chunk+hash', 'compress', 'write', 'assemble'];
 
 /** One pass over every measurement; the bench repeats it `--runs` times. */

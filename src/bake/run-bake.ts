@@ -26,7 +26,7 @@ import { acquireOutputLock, recoverInterruptedBakes } from './output-directory.t
 import { planHost } from './plan-host.ts';
 import { prepareHostInputs } from './prepare-host-inputs.ts';
 import { readCleanFacts } from './read-clean-facts.ts';
-import { StageTimes } from './stage-times.ts';
+import { StageTimes } from '../values/stage-times.ts';
 import { KeptPartitions } from './kept-partitions.ts';
 import { isOutOfSpace, outOfSpaceError } from './out-of-space.ts';
 import { DamagedCleanImage, Workspace } from './workspace.ts';

@@ -9,7 +9,7 @@ import { isOutOfSpace } from './out-of-space.ts';
 import { decompressCommand } from '../tools/compression.ts';
 import { isReadableHere, parsePartcloneHeader, restoreToFileCommand } from '../tools/partclone.ts';
 import type { KeptPartitions } from './kept-partitions.ts';
-import { StageTimes } from './stage-times.ts';
+import { StageTimes } from '../values/stage-times.ts';
 
 /** Bad input that every host would meet: the bake stops and says it once. */
 export class DamagedCleanImage extends UserError {}

@@ -16,7 +16,7 @@ import type { MemberStore } from './member-store.ts';
 import { type PackResult, packGzipStream } from './pack-stream.ts';
 import { packZstdStream } from './pack-zstd-stream.ts';
 import { teeStream } from './tee-stream.ts';
-import type { StageTimes } from '../bake/stage-times.ts';
+import type { StageTimes } from '../values/stage-times.ts';
 
 export interface CloneRequest {
   readonly fs: string;

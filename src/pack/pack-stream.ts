@@ -5,7 +5,7 @@ import { gunzip, gzip } from 'node:zlib';
 import { ContentChunker } from './content-chunker.ts';
 import type { MemberStore } from './member-store.ts';
 import { writeAll } from './write-all.ts';
-import type { StageTimes } from '../bake/stage-times.ts';
+import type { StageTimes } from '../values/stage-times.ts';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
