@@ -197,7 +197,7 @@ test.serial("the README's --json examples work exactly as written", async (t) =>
 test.serial('bake --json: the fields the README lists, numbers rounded', async (t) => {
   const { dir } = await bakedProject();
   const readme = await readFile(path.join(PROJECT_DIR, 'README.md'), 'utf8');
-  const documented = /`--json` prints `\{ ok, dryRun, hosts: \[\{ ([\w, ]+) \}\] \}`/.exec(
+  const documented = /`--json` prints `\{ ok, dryRun, hosts: \[\{ ([\w, ]+) \}\], stages \}`/.exec(
     readme.replace(/\n\s*/g, ' '),
   );
   t.truthy(documented, 'the README documents the bake JSON');
@@ -210,8 +210,14 @@ test.serial('bake --json: the fields the README lists, numbers rounded', async (
     ok: boolean;
     dryRun: boolean;
     hosts: Record<string, unknown>[];
+    stages: Record<string, unknown>;
   };
-  t.deepEqual(Object.keys(parsed).sort(), ['dryRun', 'hosts', 'ok']);
+  t.deepEqual(Object.keys(parsed).sort(), ['dryRun', 'hosts', 'ok', 'stages']);
+  t.true(
+    Object.values(parsed.stages).every((seconds) => typeof seconds === 'number' && seconds >= 0),
+    JSON.stringify(parsed.stages),
+  );
+  t.true('clone' in parsed.stages && 'compress' in parsed.stages, 'a bake that clones says so');
   for (const host of parsed.hosts)
     for (const key of Object.keys(host)) t.true(fields.has(key), `${key} is documented in the README`);
 });
