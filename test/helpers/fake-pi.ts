@@ -275,7 +275,7 @@ function mountScript(
   ];
   if (identity === 'node') lines.push(`mount --bind ${q(dirs.boot)} /boot/firmware`);
   else {
-    if (options.imagerBootDevice) lines.push(`mount ${q(options.imagerBootDevice)} /boot/firmware`);
+    if (options.imagerBootDevice) lines.push(`mount -o ro ${q(options.imagerBootDevice)} /boot/firmware`);
     lines.push(
       'mount -t tmpfs tmpfs /home',
       'mkdir /home/partimag',
