@@ -5,6 +5,7 @@ import { partitionImageBaseName } from '../clonezilla/partition-image-name.ts';
 import { runCommand } from '../exec/run-command.ts';
 import { command } from '../exec/command.ts';
 import { cloneAndPack } from '../pack/clone-and-pack.ts';
+import type { MemberIndexes } from '../pack/member-index.ts';
 import type { MemberStore } from '../pack/member-store.ts';
 import { applyBootEdits } from './apply-boot-edits.ts';
 import { applyRootEdits } from './apply-root-edits.ts';
@@ -24,6 +25,8 @@ export interface BuildContext {
   readonly facts: CleanImageFacts;
   readonly workspace: Workspace;
   readonly store: MemberStore;
+  /** Where the members of each written gzip image are listed for later bakes. */
+  readonly indexes: MemberIndexes;
   readonly pinnedTime: number;
   /** Runs a partclone clone, checker and packer when one of the bake's clone slots is free. */
   readonly inCloneSlot: Limiter;
@@ -111,5 +114,7 @@ async function clonePartition(
       }),
     slot,
   );
+  context.workspace.times.countChunks(packed.chunks, packed.newChunks);
+  if (packed.members.length > 0) await context.indexes.write(packed.fileSha256, packed.members);
   return { file, sha256: packed.fileSha256, size: packed.fileBytes };
 }

@@ -6,6 +6,7 @@ import { interruptionSignal } from '../exec/run-command.ts';
 import { readClonezillaImage } from '../clonezilla/read-image.ts';
 import type { Lab } from '../lab/lab-types.ts';
 import { selectRecipeHosts } from '../lab/select-hosts.ts';
+import { MemberIndexes } from '../pack/member-index.ts';
 import { MemberStore } from '../pack/member-store.ts';
 import { BAKE_TOOLS, readToolVersions, verifyHostTools } from '../tools/host-tools.ts';
 import { assertRestorable } from '../clonezilla/check-restorable.ts';
@@ -27,6 +28,7 @@ import { planHost } from './plan-host.ts';
 import { prepareHostInputs } from './prepare-host-inputs.ts';
 import { readCleanFacts } from './read-clean-facts.ts';
 import { StageTimes } from '../values/stage-times.ts';
+import { adoptEarlierMembers, pruneUnheldIndexes } from './earlier-members.ts';
 import { KeptPartitions } from './kept-partitions.ts';
 import { isOutOfSpace, outOfSpaceError } from './out-of-space.ts';
 import { DamagedCleanImage, Workspace } from './workspace.ts';
@@ -180,12 +182,15 @@ async function bakeHosts(
   options: BakeOptions,
 ): Promise<HostOutcome[]> {
   const store = await MemberStore.create(workspace.path('members.bin'));
+  const indexes = MemberIndexes.in(options.outDir);
+  await adoptEarlierMembers(options.outDir, indexes, store);
   const inCloneSlot = createLimiter(CLONES_IN_PARALLEL);
   const inBootSlot = createLimiter(BOOTS_IN_PARALLEL);
   const context = (host: string): BuildContext => ({
     facts,
     workspace,
     store,
+    indexes,
     pinnedTime: options.pinnedTime,
     inCloneSlot,
     onBytes: (raw) => options.reporter.bytes(host, raw),
@@ -250,6 +255,7 @@ async function bakeHosts(
     // Nothing may still write into the scratch space when it is removed.
     await Promise.allSettled(rootVariants.values());
     await store.close();
+    await pruneUnheldIndexes(options.outDir, indexes);
   }
 }
 

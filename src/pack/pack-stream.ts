@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { ContentChunker } from './content-chunker.ts';
+import type { MemberEntry } from './member-index.ts';
 import type { MemberStore } from './member-store.ts';
 import { writeAll } from './write-all.ts';
 import type { StageTimes } from '../values/stage-times.ts';
@@ -21,10 +22,17 @@ export interface PackResult {
   readonly fileSha256: string;
   readonly chunks: number;
   readonly newChunks: number;
+  /** Every member in the order written, for the next bake to reuse. */
+  readonly members: readonly MemberEntry[];
 }
 
-/** A chunk on its way to the file: a member already stored (read when its turn comes) or one being made. */
-type PendingMember = { readonly stored: string } | { readonly made: Promise<Buffer> };
+/**
+ * A chunk on its way to the file: a member already stored (read when its turn comes; an adopted
+ * one keeps its chunk, to be compressed after all if its file changed) or one being made.
+ */
+type PendingMember = { readonly digest: string } & (
+  { readonly stored: true; readonly fallback?: Buffer } | { readonly made: Promise<Buffer> }
+);
 
 /** Big enough for any member of a chunk of at most 2 MiB (gzip adds a few bytes per 16 KiB stored block). */
 const MEMBER_BUFFER_BYTES = 2 * 1024 * 1024 + 64 * 1024;
@@ -53,24 +61,44 @@ export async function packGzipStream(
   let chunks = 0;
   let newChunks = 0;
   const queue: PendingMember[] = [];
+  const members: MemberEntry[] = [];
 
   const onChunk = (chunk: Buffer): void => {
     rawBytes += chunk.length;
     chunks++;
     const digest = createHash('sha256').update(chunk).digest('hex');
     if (store.has(digest)) {
-      queue.push({ stored: digest });
+      queue.push({
+        digest,
+        stored: true,
+        ...(store.isAdopted(digest) ? { fallback: Buffer.from(chunk) } : {}),
+      });
     } else {
       newChunks++;
       // The chunk is a view of the chunker's buffer: compression needs its own copy.
-      queue.push({ made: memberFor(Buffer.from(chunk), digest, store, times) });
+      queue.push({ digest, made: memberFor(Buffer.from(chunk), digest, store, times) });
     }
   };
 
   const writeOldest = async (): Promise<void> => {
     const next = queue.shift();
     if (!next) return;
-    const member = 'made' in next ? await next.made : await storedMember(store, next.stored, memberBuffer);
+    let member: Buffer;
+    if ('made' in next) member = await next.made;
+    else {
+      const stored = await store.get(next.digest, memberBuffer);
+      if (stored) member = stored;
+      else if (next.fallback) {
+        newChunks++;
+        member = await memberFor(next.fallback, next.digest, store, times);
+      } else throw new Error(`member ${next.digest} is missing from the store`);
+    }
+    members.push({
+      chunk: next.digest,
+      offset: fileBytes,
+      length: member.length,
+      sha256: store.sha256Of(next.digest) ?? createHash('sha256').update(member).digest('hex'),
+    });
     const writing = performance.now();
     fileHash.update(member);
     await writeAll(file, member, fileBytes);
@@ -95,13 +123,7 @@ export async function packGzipStream(
     await Promise.allSettled(queue.flatMap((pending) => ('made' in pending ? [pending.made] : [])));
     await file.close();
   }
-  return { rawBytes, fileBytes, fileSha256: fileHash.digest('hex'), chunks, newChunks };
-}
-
-async function storedMember(store: MemberStore, digest: string, into: Buffer): Promise<Buffer> {
-  const member = await store.get(digest, into);
-  if (!member) throw new Error(`member ${digest} is missing from the store`);
-  return member;
+  return { rawBytes, fileBytes, fileSha256: fileHash.digest('hex'), chunks, newChunks, members };
 }
 
 function memberFor(chunk: Buffer, digest: string, store: MemberStore, times?: StageTimes): Promise<Buffer> {

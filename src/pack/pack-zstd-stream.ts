@@ -51,7 +51,7 @@ export async function packZstdStream(
       '',
     );
   }
-  return { rawBytes, fileBytes, fileSha256: fileHash.digest('hex'), chunks: 1, newChunks: 1 };
+  return { rawBytes, fileBytes, fileSha256: fileHash.digest('hex'), chunks: 1, newChunks: 1, members: [] };
 }
 
 async function digestDecompressed(file: string): Promise<string> {

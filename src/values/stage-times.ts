@@ -8,6 +8,18 @@ export type BakeStage =
 
 export class StageTimes {
   private readonly seconds = new Map<BakeStage, number>();
+  private packedChunks = 0;
+  private compressedChunks = 0;
+
+  /** A packed image's chunks, and how many of them had to be compressed (the rest were reused). */
+  countChunks(packed: number, compressed: number): void {
+    this.packedChunks += packed;
+    this.compressedChunks += compressed;
+  }
+
+  get chunks(): { readonly packed: number; readonly compressed: number } {
+    return { packed: this.packedChunks, compressed: this.compressedChunks };
+  }
 
   add(stage: BakeStage, seconds: number): void {
     this.seconds.set(stage, (this.seconds.get(stage) ?? 0) + seconds);

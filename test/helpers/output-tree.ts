@@ -73,8 +73,11 @@ export function identityOf(
   );
 }
 
-/** What a bake keeps for the next one: its cache and the clean partitions it restored. */
-const PERSISTENT = new Set(['.bake-cache.json', '.bake-clean']);
+/**
+ * What a bake keeps for the next one: its cache, the clean partitions it restored and the member
+ * indexes of the images it wrote.
+ */
+const PERSISTENT = new Set(['.bake-cache.json', '.bake-clean', '.bake-members']);
 
 /**
  * What a bake must never leave in the output directory after it ends: staging, retired and
@@ -84,9 +87,11 @@ const PERSISTENT = new Set(['.bake-cache.json', '.bake-clean']);
 export async function bakeLeftovers(outDir: string): Promise<string[]> {
   const names = await readdir(outDir).catch(() => [] as string[]);
   const kept = await readdir(path.join(outDir, '.bake-clean')).catch(() => [] as string[]);
+  const indexes = await readdir(path.join(outDir, '.bake-members')).catch(() => [] as string[]);
   return [
     ...names.filter((name) => (name.startsWith('.bake') && !PERSISTENT.has(name)) || /\.tmp-\d+/.test(name)),
     ...kept.filter((name) => !name.endsWith('.img')).map((name) => `.bake-clean/${name}`),
+    ...indexes.filter((name) => !/^[0-9a-f]{64}\.json$/.test(name)).map((name) => `.bake-members/${name}`),
   ];
 }
 
