@@ -1,7 +1,8 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import type { Codec } from '../clonezilla/partition-image-name.ts';
 import { formatCommand } from '../exec/command.ts';
 import { runCommand, spawnStreaming } from '../exec/run-command.ts';
@@ -12,7 +13,9 @@ import {
   cloneToFileCommand,
   cloneToStdoutCommand,
 } from '../tools/partclone.ts';
+import { readClonePrefix } from './clone-prefix.ts';
 import type { MemberStore } from './member-store.ts';
+import { encodeBlocks } from './partclone-stream.ts';
 import { type PackResult, packGzipStream } from './pack-stream.ts';
 import { packZstdStream } from './pack-zstd-stream.ts';
 import { teeStream } from './tee-stream.ts';
@@ -64,9 +67,15 @@ async function cloneThroughFile(request: CloneRequest): Promise<PackResult> {
   const stream = path.join(request.workDir, `${label}.partclone`);
   await rm(stream, { force: true });
   try {
-    await timed(request, 'clone', () =>
-      runCommand(cloneToFileCommand(request.fs, request.sourceFile, stream, logFile(request, 'clone'))),
-    );
+    await timed(request, 'clone', async () => {
+      const prefix = await readClonePrefix(request.fs, request.sourceFile, logFile(request, 'prefix'));
+      if (prefix)
+        await pipeline(encodeBlocks(request.sourceFile, prefix), createWriteStream(stream, { flags: 'wx' }));
+      else
+        await runCommand(
+          cloneToFileCommand(request.fs, request.sourceFile, stream, logFile(request, 'clone')),
+        );
+    });
     const stop = new AbortController();
     const packing =
       request.codec === 'gz'
@@ -102,12 +111,7 @@ async function cloneThroughFile(request: CloneRequest): Promise<PackResult> {
  * compressor, so the image is verified by the real checker without being decompressed again.
  */
 async function cloneThroughTee(request: CloneRequest): Promise<PackResult> {
-  const clone = spawnStreaming(
-    cloneToStdoutCommand(request.fs, request.sourceFile, logFile(request, 'clone')),
-    {
-      stdin: 'ignore',
-    },
-  );
+  const clone = await streamOf(request);
   const check = spawnStreaming(checkImageCommand(logFile(request, 'chkimg')), {
     stdin: 'pipe',
   });
@@ -148,6 +152,28 @@ async function cloneThroughTee(request: CloneRequest): Promise<PackResult> {
   }
 }
 
+interface StreamSource {
+  readonly stdout: Readable;
+  readonly done: Promise<unknown>;
+  kill(): void;
+}
+
+/**
+ * The filesystem's partclone stream: partclone writes the header and bitmap (which blocks are
+ * used is its call), and the blocks are read and checksummed here, which takes a fraction of
+ * partclone's CPU for the same bytes (test/pack/partclone-stream.test.ts compares them). A stream
+ * of a kind encodeBlocks does not write is partclone's own, whole.
+ */
+async function streamOf(request: CloneRequest): Promise<StreamSource> {
+  const prefix = await readClonePrefix(request.fs, request.sourceFile, logFile(request, 'prefix'));
+  if (!prefix)
+    return spawnStreaming(cloneToStdoutCommand(request.fs, request.sourceFile, logFile(request, 'clone')), {
+      stdin: 'ignore',
+    });
+  const stdout = Readable.from(encodeBlocks(request.sourceFile, prefix));
+  return { stdout, done: finished(stdout), kill: () => stdout.destroy() };
+}
+
 /** A file's bytes as views of one reused 1 MiB buffer, each valid until the next is asked for. */
 async function* readPieces(file: string, signal: AbortSignal): AsyncGenerator<Buffer> {
   const handle = await open(file, 'r');
@@ -168,7 +194,7 @@ function timed<T>(request: CloneRequest, stage: 'clone' | 'verify', work: () => 
   return request.times ? request.times.time(stage, work) : work();
 }
 
-function logFile(request: CloneRequest, step: 'clone' | 'chkimg'): string {
+function logFile(request: CloneRequest, step: 'clone' | 'prefix' | 'chkimg'): string {
   return path.join(request.workDir, `${path.basename(request.output)}.${step}.log`);
 }
 
