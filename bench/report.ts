@@ -172,7 +172,9 @@ export function buildReport(
   const nodesChangeSeconds = pick((r) => r.nodesChange.seconds);
   const routerChangeRatio = routerChangeSeconds / baselineSeconds;
   const nodesChangeRatio = nodesChangeSeconds / baselineSeconds;
-  const fullPerHostRatio = fullSeconds / (context.nodeCount + 1) / baselineSeconds;
+  // The issue's measure: the whole first bake against the naive tool's cost for one host (154 s
+  // against 38 s was "four times").
+  const fullOfBaselinePerHost = fullSeconds / baselineSeconds;
   const stagesOf = (key: 'full' | 'routerChange' | 'nodesChange') =>
     Object.fromEntries(STAGES.map((stage) => [stage, median(runs.map((r) => r[key].stages?.[stage] ?? 0))]));
   const peaks = runs.map((r) => r.full.peakTreeRssBytes ?? Number.NaN);
@@ -273,10 +275,10 @@ export function buildReport(
         pass: nodesChangeRatio <= TARGETS.nodesRootChangeOfBaseline,
       },
       {
-        name: `first bake of ${context.nodeCount + 1} hosts, per host / baseline per host`,
-        value: `${fullPerHostRatio.toFixed(2)}x`,
+        name: `first bake of all ${context.nodeCount + 1} hosts / baseline per host`,
+        value: `${fullOfBaselinePerHost.toFixed(2)}x`,
         limit: `<= ${TARGETS.fullBakeOfBaselinePerHost}x`,
-        pass: fullPerHostRatio <= TARGETS.fullBakeOfBaselinePerHost,
+        pass: fullOfBaselinePerHost <= TARGETS.fullBakeOfBaselinePerHost,
       },
       {
         name: 'peak RSS of the bake process tree (max of runs)',
