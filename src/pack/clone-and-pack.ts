@@ -152,6 +152,19 @@ async function cloneThroughTee(request: CloneRequest): Promise<PackResult> {
   }
 }
 
+/**
+ * Filesystems whose blocks are encoded here. partclone.ext4 spends its time copying blocks (a
+ * 1.8 GB stream: 6.5 s, against 70 ms for its header and bitmap and 2.4 s to encode the blocks
+ * here); partclone.vfat spends it on the bitmap (0.43 s of 0.67 s for a 512 MiB FAT32), so it
+ * copies its blocks itself.
+ */
+const ENCODED_FILESYSTEMS: ReadonlySet<string> = new Set(['ext4']);
+
+async function encodablePrefix(request: CloneRequest): Promise<Buffer | undefined> {
+  if (!ENCODED_FILESYSTEMS.has(request.fs)) return undefined;
+  return readClonePrefix(request.fs, request.sourceFile, logFile(request, 'prefix'));
+}
+
 interface StreamSource {
   readonly stdout: Readable;
   readonly done: Promise<unknown>;
@@ -165,7 +178,7 @@ interface StreamSource {
  * of a kind encodeBlocks does not write is partclone's own, whole.
  */
 async function streamOf(request: CloneRequest): Promise<StreamSource> {
-  const prefix = await readClonePrefix(request.fs, request.sourceFile, logFile(request, 'prefix'));
+  const prefix = await encodablePrefix(request);
   if (!prefix)
     return spawnStreaming(cloneToStdoutCommand(request.fs, request.sourceFile, logFile(request, 'clone')), {
       stdin: 'ignore',

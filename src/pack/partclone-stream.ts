@@ -98,14 +98,27 @@ export async function* encodeBlocks(fsFile: string, prefix: Buffer): AsyncGenera
       const count = Math.min(windowBlocks, totalBlocks - first, fileBlocks - first);
       if (count <= 0) throw new Error(`block ${first} is used but lies past the end of ${fsFile}`);
       await readFully(file, window, count * blockSize, first * blockSize);
-      for (let index = 0; index < count; index++) {
-        if (!isUsed(first + index)) continue;
-        const data = window.subarray(index * blockSize, (index + 1) * blockSize);
+      // Runs of used blocks, each cut where a checksum group or the piece ends.
+      for (let index = 0; index < count;) {
+        if (!isUsed(first + index)) {
+          index++;
+          continue;
+        }
+        let run = 1;
+        const most = Math.min(
+          count - index,
+          blocksPerChecksum - inGroup,
+          Math.max(1, Math.floor((PIECE_BYTES - filled) / blockSize)),
+        );
+        while (run < most && isUsed(first + index + run)) run++;
+        const data = window.subarray(index * blockSize, (index + run) * blockSize);
         data.copy(piece, filled);
         crc = partcloneCrc(data, crc);
-        filled += blockSize;
-        written++;
-        if (++inGroup === blocksPerChecksum) {
+        filled += data.length;
+        written += run;
+        inGroup += run;
+        index += run;
+        if (inGroup === blocksPerChecksum) {
           piece.writeUInt32LE(crc, filled);
           filled += 4;
           inGroup = 0;
