@@ -5,6 +5,7 @@ import { partitionImageBaseName } from '../clonezilla/partition-image-name.ts';
 import { runCommand } from '../exec/run-command.ts';
 import { command } from '../exec/command.ts';
 import { cloneAndPack } from '../pack/clone-and-pack.ts';
+import type { FatPrefixes } from '../pack/fat-prefix.ts';
 import type { MemberIndexes } from '../pack/member-index.ts';
 import type { MemberStore } from '../pack/member-store.ts';
 import { applyBootEdits } from './apply-boot-edits.ts';
@@ -25,6 +26,8 @@ export interface BuildContext {
   readonly facts: CleanImageFacts;
   readonly workspace: Workspace;
   readonly store: MemberStore;
+  /** Header and bitmap makers for edited copies of a clean FAT32, one per clean file. */
+  readonly fatPrefixes: (cleanFile: string) => FatPrefixes;
   /** Where the members of each written gzip image are listed for later bakes. */
   readonly indexes: MemberIndexes;
   readonly pinnedTime: number;
@@ -51,7 +54,9 @@ export async function buildBootPartition(
   try {
     await workspace.times.time('copy', () => copySparse(clean, edited));
     await workspace.times.time('edits', () => applyBootEdits(edited, edits, files, context.pinnedTime));
-    return await clonePartition(context, edited, path.join(workspace.dir, `${host}-out`), partition);
+    return await clonePartition(context, edited, path.join(workspace.dir, `${host}-out`), partition, {
+      prefix: partition.fs === 'vfat' ? () => context.fatPrefixes(clean).prefixFor(edited) : undefined,
+    });
   } finally {
     await removeScratch(edited, files);
   }
@@ -96,7 +101,10 @@ async function clonePartition(
   source: string,
   outDir: string,
   partition: PartitionImage,
-  slot: { readonly ahead?: boolean } = {},
+  options: {
+    readonly ahead?: boolean;
+    readonly prefix?: (() => Promise<Buffer | undefined>) | undefined;
+  } = {},
 ): Promise<BuiltPartition> {
   await mkdir(outDir, { recursive: true });
   const file = path.join(outDir, partitionImageBaseName(partition.device, partition.fs, partition.codec));
@@ -111,8 +119,9 @@ async function clonePartition(
         workDir: outDir,
         onBytes: context.onBytes,
         times: context.workspace.times,
+        ...(options.prefix ? { prefix: options.prefix } : {}),
       }),
-    slot,
+    { ahead: options.ahead },
   );
   context.workspace.times.countChunks(packed.chunks, packed.newChunks);
   if (packed.members.length > 0) await context.indexes.write(packed.fileSha256, packed.members);

@@ -6,6 +6,7 @@ import { interruptionSignal } from '../exec/run-command.ts';
 import { readClonezillaImage } from '../clonezilla/read-image.ts';
 import type { Lab } from '../lab/lab-types.ts';
 import { selectRecipeHosts } from '../lab/select-hosts.ts';
+import { FatPrefixes } from '../pack/fat-prefix.ts';
 import { MemberIndexes } from '../pack/member-index.ts';
 import { MemberStore } from '../pack/member-store.ts';
 import { BAKE_TOOLS, readToolVersions, verifyHostTools } from '../tools/host-tools.ts';
@@ -184,6 +185,15 @@ async function bakeHosts(
   const store = await MemberStore.create(workspace.path('members.bin'));
   const indexes = MemberIndexes.in(options.outDir);
   await adoptEarlierMembers(options.outDir, indexes, store);
+  const fatPrefixes = new Map<string, FatPrefixes>();
+  const fatPrefixesOf = (cleanFile: string): FatPrefixes => {
+    let found = fatPrefixes.get(cleanFile);
+    if (!found) {
+      found = FatPrefixes.of(cleanFile, workspace.path(`prefix-${path.basename(cleanFile)}.log`));
+      fatPrefixes.set(cleanFile, found);
+    }
+    return found;
+  };
   const inCloneSlot = createLimiter(CLONES_IN_PARALLEL);
   const inBootSlot = createLimiter(BOOTS_IN_PARALLEL);
   const context = (host: string): BuildContext => ({
@@ -191,6 +201,7 @@ async function bakeHosts(
     workspace,
     store,
     indexes,
+    fatPrefixes: fatPrefixesOf,
     pinnedTime: options.pinnedTime,
     inCloneSlot,
     onBytes: (raw) => options.reporter.bytes(host, raw),

@@ -33,6 +33,11 @@ export interface CloneRequest {
   readonly route?: CloneRoute;
   /** Where the clone, its check and the packer add their seconds. */
   readonly times?: StageTimes;
+  /**
+   * The stream's header and bitmap when the caller can make them without partclone (an edited
+   * copy of a clean FAT32, see fat-prefix.ts), or undefined to let partclone decide.
+   */
+  readonly prefix?: () => Promise<Buffer | undefined>;
 }
 
 export type CloneRoute = 'scratch-file' | 'tee';
@@ -153,15 +158,17 @@ async function cloneThroughTee(request: CloneRequest): Promise<PackResult> {
 }
 
 /**
- * Filesystems whose blocks are encoded here. partclone.ext4 spends its time copying blocks (a
- * 1.8 GB stream: 6.5 s, against 70 ms for its header and bitmap and 2.4 s to encode the blocks
- * here); partclone.vfat spends it on the bitmap (0.43 s of 0.67 s for a 512 MiB FAT32), so it
- * copies its blocks itself.
+ * Filesystems whose header and bitmap partclone writes for the blocks to be encoded here.
+ * partclone.ext4 spends its time copying blocks (a 1.8 GB stream: 6.5 s, against 70 ms for its
+ * header and bitmap and 2.4 s to encode the blocks here); partclone.vfat spends it on the bitmap
+ * (0.43 s of 0.67 s for a 512 MiB FAT32), so a FAT is encoded only with a prefix made without it.
  */
-const ENCODED_FILESYSTEMS: ReadonlySet<string> = new Set(['ext4']);
+const PREFIX_BY_PARTCLONE: ReadonlySet<string> = new Set(['ext4']);
 
 async function encodablePrefix(request: CloneRequest): Promise<Buffer | undefined> {
-  if (!ENCODED_FILESYSTEMS.has(request.fs)) return undefined;
+  const given = await request.prefix?.();
+  if (given) return given;
+  if (!PREFIX_BY_PARTCLONE.has(request.fs)) return undefined;
   return readClonePrefix(request.fs, request.sourceFile, logFile(request, 'prefix'));
 }
 
