@@ -73,7 +73,7 @@ async function cloneThroughFile(request: CloneRequest): Promise<PackResult> {
   await rm(stream, { force: true });
   try {
     await timed(request, 'clone', async () => {
-      const prefix = await readClonePrefix(request.fs, request.sourceFile, logFile(request, 'prefix'));
+      const prefix = await encodablePrefix(request);
       if (prefix)
         await pipeline(encodeBlocks(request.sourceFile, prefix), createWriteStream(stream, { flags: 'wx' }));
       else
